@@ -331,6 +331,7 @@ std::optional<uint64_t> PeImage::BackedOffset(uint32_t rva, uint32_t size) const
 }
 
 absl::StatusOr<std::span<const uint8_t>> PeImage::ReadRva(uint32_t rva, uint32_t size) const {
+  if (size == 0) return std::span<const uint8_t>();
   std::optional<uint64_t> offset = BackedOffset(rva, size);
   if (!offset) {
     if (present_pages_ != nullptr && uint64_t{rva} + size <= bytes_.size()) {
