@@ -1,0 +1,51 @@
+// main.cc - restack-walk: dump -> stacks
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/exit_code.h"
+#include "walk.h"
+
+ABSL_FLAG(std::string, images, "",
+          "image paths, ';'-separated: symbol-store roots or plain directories "
+          "(default: $_NT_EXECUTABLE_IMAGE_PATH)");
+ABSL_FLAG(bool, all, false, "walk every thread, not only the exception thread");
+ABSL_FLAG(std::string, thread, "", "walk only this thread id (hex, e.g. 0x1a30)");
+ABSL_FLAG(bool, json, false, "JSON Lines: one object per stack (docs/tools.md)");
+ABSL_FLAG(bool, registers, false, "with --json: the known registers' values per frame");
+ABSL_FLAG(int, max_frames, 1024, "stop a stack after this many frames");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "walks the stacks of Windows x64 minidumps\n\n"
+      "usage: restack-walk [flags] DUMP... ('-' reads a dump from stdin)\n\n"
+      "example:\n"
+      "  restack-walk --images tests/fixtures/store tests/fixtures/wine/cold_chunk.dmp\n");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  restack::tools::WalkToolOptions options;
+  options.dumps.assign(args.begin() + 1, args.end());
+  std::string images = absl::GetFlag(FLAGS_images);
+  if (images.empty() && std::getenv("_NT_EXECUTABLE_IMAGE_PATH") != nullptr) {
+    images = std::getenv("_NT_EXECUTABLE_IMAGE_PATH");
+  }
+  options.image_paths = restack::tools::SplitPathList(images);
+  options.all_threads = absl::GetFlag(FLAGS_all);
+  options.json = absl::GetFlag(FLAGS_json);
+  options.registers = absl::GetFlag(FLAGS_registers);
+  options.max_frames = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_frames)));
+  if (std::string t = absl::GetFlag(FLAGS_thread); !t.empty()) {
+    char* end = nullptr;
+    options.thread_id = static_cast<uint32_t>(std::strtoul(t.c_str(), &end, 16));
+    if (end == t.c_str() || *end != '\0') {
+      std::cerr << "restack-walk: --thread: not a hex thread id: " << t << "\n";
+      return restack::tools::kExitUsage;
+    }
+  }
+  if (options.dumps.empty()) {
+    std::cerr << "restack-walk: no dump given (see --help)\n";
+    return restack::tools::kExitUsage;
+  }
+  return restack::tools::RunWalk(options, std::cout, std::cerr);
+}

@@ -1,0 +1,29 @@
+// walk.h - restack-walk: dumps in, walked stacks out (testable core of the tool)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace restack::tools {
+
+struct WalkToolOptions {
+  std::vector<std::string> dumps;        // paths, or "-" for stdin
+  std::vector<std::string> image_paths;  // store roots or plain directories
+  bool all_threads = false;              // every thread, not just the exception thread
+  std::optional<uint32_t> thread_id;     // only this thread
+  bool json = false;                     // JSON Lines instead of kn text
+  bool registers = false;                // JSON: register values per frame
+  size_t max_frames = 1024;
+};
+
+// Runs the tool; returns an ExitCode (exit_code.h). Errors go to `err` as
+// "restack-walk: <message>".
+int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err);
+
+// Splits an image path list at ';' (as _NT_EXECUTABLE_IMAGE_PATH) and ','.
+std::vector<std::string> SplitPathList(const std::string& list);
+
+}  // namespace restack::tools
