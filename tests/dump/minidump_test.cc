@@ -488,6 +488,37 @@ TEST(MinidumpTest, OpenRejectsEmptyFileAsTruncated) {
   EXPECT_THAT(Message(dump.status()), HasSubstr(file.path() + ": offset 0x0: MINIDUMP_HEADER"));
 }
 
+TEST(MinidumpTest, OpenReadsMemoryStoredBeyondFourGiB) {
+  // Memory64ListStream.BaseRva is 64-bit: full-memory dumps put bytes past 4 GiB. The
+  // file is sparse, so this costs no disk.
+  MinidumpBuilder b;
+  b.AddMemory64(0x7FF700000000, Filled(0x10, 0xA0));
+  SynthDump synth = b.Build();
+  const uint32_t list = synth.StreamRva(Memory64ListStream);
+  const uint64_t far = 0x100000010ULL;  // 4 GiB + 16
+  PutU64(synth.bytes, list + 8, far);
+  const std::vector<uint8_t> data = Filled(0x10, 0xA0);
+  TempFile file(synth.bytes);
+  {
+    std::FILE* f = std::fopen(file.path().c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    if (fseeko(f, static_cast<off_t>(far), SEEK_SET) != 0 ||
+        std::fwrite(data.data(), 1, data.size(), f) != data.size()) {
+      std::fclose(f);
+      GTEST_SKIP() << "cannot write a sparse file past 4 GiB in /tmp";
+    }
+    std::fclose(f);
+  }
+  absl::StatusOr<Minidump> dump = Minidump::Open(file.path());
+  ASSERT_TRUE(dump.ok()) << dump.status();
+  EXPECT_TRUE(dump->warnings().empty()) << AllWarnings(*dump);
+  ASSERT_EQ(dump->memory_ranges().size(), 1u);
+  EXPECT_EQ(dump->memory_ranges()[0].file_offset, far);
+  absl::StatusOr<uint64_t> word = dump->ReadU64(0x7FF700000008);
+  ASSERT_TRUE(word.ok()) << word.status();
+  EXPECT_EQ(*word, 0xAFAEADACABAAA9A8ULL);
+}
+
 // ---- required parts: hard errors -------------------------------------------------------
 
 TEST(MinidumpTest, RejectsTruncatedHeader) {
