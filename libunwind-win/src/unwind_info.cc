@@ -39,6 +39,21 @@ uint32_t Where(const PeImage& image, uint32_t rva) {
   return static_cast<uint32_t>(image.OffsetOfRva(rva).value_or(rva));
 }
 
+// The chained parent RUNTIME_FUNCTION stored at `trailer` of the UNWIND_INFO at `rva`.
+absl::StatusOr<RuntimeFunction> ReadParentEntry(const PeImage& image, uint32_t rva,
+                                                uint32_t trailer) {
+  absl::StatusOr<std::span<const uint8_t>> parent =
+      image.ReadRva(trailer, sizeof(ImageRuntimeFunctionEntry));
+  if (!parent.ok()) {
+    return InputError(absl::StatusCode::kOutOfRange, image.name(), Where(image, trailer),
+                      absl::StrFormat("UNWIND_INFO at rva 0x%x: chained RUNTIME_FUNCTION past "
+                                      "the image data",
+                                      rva));
+  }
+  const auto e = *ReadStruct<ImageRuntimeFunctionEntry>(*parent, 0);
+  return RuntimeFunction{e.BeginAddress, e.EndAddress, e.UnwindData};
+}
+
 }  // namespace
 
 std::string_view UnwindOpName(UnwindOp op) {
@@ -197,16 +212,9 @@ absl::StatusOr<UnwindInfo> DecodeUnwindInfo(const PeImage& image, uint32_t rva) 
     if (info.flags & (kUnwFlagEHandler | kUnwFlagUHandler)) {
       info.notes.push_back("UNW_FLAG_CHAININFO together with a handler flag: chain info wins");
     }
-    absl::StatusOr<std::span<const uint8_t>> parent =
-        image.ReadRva(trailer, sizeof(ImageRuntimeFunctionEntry));
-    if (!parent.ok()) {
-      return InputError(absl::StatusCode::kOutOfRange, image.name(), Where(image, trailer),
-                        absl::StrFormat("UNWIND_INFO at rva 0x%x: chained RUNTIME_FUNCTION past "
-                                        "the image data",
-                                        rva));
-    }
-    const auto e = *ReadStruct<ImageRuntimeFunctionEntry>(*parent, 0);
-    info.chained_parent = RuntimeFunction{e.BeginAddress, e.EndAddress, e.UnwindData};
+    absl::StatusOr<RuntimeFunction> parent = ReadParentEntry(image, rva, trailer);
+    if (!parent.ok()) return parent.status();
+    info.chained_parent = *parent;
     info.size_in_bytes += sizeof(ImageRuntimeFunctionEntry);
   } else if (info.flags & (kUnwFlagEHandler | kUnwFlagUHandler)) {
     absl::StatusOr<std::span<const uint8_t>> handler = image.ReadRva(trailer, 4);
@@ -232,17 +240,10 @@ absl::StatusOr<std::optional<RuntimeFunction>> ReadChainedParent(const PeImage& 
   }
   if ((((*header)[0] >> 3) & kUnwFlagChainInfo) == 0) return std::nullopt;
   const uint32_t aligned_codes = ((*header)[2] + 1u) & ~1u;
-  const uint32_t trailer = rva + kHeaderSize + aligned_codes * 2;
-  absl::StatusOr<std::span<const uint8_t>> parent =
-      image.ReadRva(trailer, sizeof(ImageRuntimeFunctionEntry));
-  if (!parent.ok()) {
-    return InputError(absl::StatusCode::kOutOfRange, image.name(), Where(image, trailer),
-                      absl::StrFormat("UNWIND_INFO at rva 0x%x: chained RUNTIME_FUNCTION past "
-                                      "the image data",
-                                      rva));
-  }
-  const auto e = *ReadStruct<ImageRuntimeFunctionEntry>(*parent, 0);
-  return RuntimeFunction{e.BeginAddress, e.EndAddress, e.UnwindData};
+  absl::StatusOr<RuntimeFunction> parent =
+      ReadParentEntry(image, rva, rva + kHeaderSize + aligned_codes * 2);
+  if (!parent.ok()) return parent.status();
+  return std::optional<RuntimeFunction>(*parent);
 }
 
 }  // namespace restack::unwind
