@@ -1,10 +1,12 @@
 // minidump_wine_test.cc - every Wine-written dump in tests/fixtures/wine/ against its truth
 //
-// Each tests/fixtures/wine/<name>.dmp may have <name>.truth.json beside it, recorded by
-// the fixture generator from inside the crashing process: thread ids and their RSPs.
-// Without fixtures the tests skip.
+// Each tests/fixtures/wine/<scenario>.truth.json (tests/fixtures/tools/fxtruth.py) names
+// its dump and holds, recorded from inside the crashing process, the thread ids and each
+// frame's RSP. Without fixtures the tests skip.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,24 +54,55 @@ std::optional<uint64_t> Field(const nlohmann::json& j, std::initializer_list<con
 
 struct TruthThread {
   uint32_t id = 0;
-  std::optional<uint64_t> rsp;
+  std::string context_source;  // "exception" or "thread"
+  std::vector<uint64_t> rsps;  // each frame's RSP, innermost first
 };
 
-// Threads from a truth file: {"threads": [{"tid"|"thread_id"|"id": ..., "rsp": ...}]}.
-std::vector<TruthThread> TruthThreads(const fs::path& truth) {
-  std::vector<TruthThread> out;
-  std::ifstream in(truth);
+struct Truth {
+  std::string dump;  // file name of the dump, beside the truth file
+  std::vector<TruthThread> threads;
+};
+
+// A truth file as tests/fixtures/tools/fxtruth.py writes it:
+// {"dump": "<name>.dmp", "threads": [{"thread_id": N, "context_source": "...",
+//   "frames": [{"rip": "0x...", "rsp": "0x...", ...}, ...]}, ...]}.
+Truth ReadTruth(const fs::path& path) {
+  Truth truth;
+  std::ifstream in(path);
   nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("threads") || !j["threads"].is_array()) return out;
+  if (!j.is_object()) return truth;
+  if (j.contains("dump") && j["dump"].is_string()) truth.dump = j["dump"].get<std::string>();
+  if (!j.contains("threads") || !j["threads"].is_array()) return truth;
   for (const auto& t : j["threads"]) {
-    std::optional<uint64_t> id = Field(t, {"tid", "thread_id", "id"});
+    std::optional<uint64_t> id = Field(t, {"thread_id", "tid", "id"});
     if (!id) continue;
     TruthThread tt;
     tt.id = static_cast<uint32_t>(*id);
-    tt.rsp = Field(t, {"rsp", "RSP", "stack_pointer"});
-    out.push_back(tt);
+    if (t.contains("context_source") && t["context_source"].is_string()) {
+      tt.context_source = t["context_source"].get<std::string>();
+    }
+    if (t.contains("frames") && t["frames"].is_array()) {
+      for (const auto& f : t["frames"]) {
+        if (std::optional<uint64_t> rsp = Field(f, {"rsp"})) tt.rsps.push_back(*rsp);
+      }
+    }
+    truth.threads.push_back(std::move(tt));
   }
-  return out;
+  return truth;
+}
+
+std::vector<fs::path> TruthFiles() {
+  std::vector<fs::path> files;
+  const fs::path dir = fs::path(RESTACK_SOURCE_DIR) / "tests/fixtures/wine";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 11 && name.compare(name.size() - 11, 11, ".truth.json") == 0) {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 TEST(MinidumpWineTest, EveryWineDumpParses) {
@@ -90,23 +123,36 @@ TEST(MinidumpWineTest, EveryWineDumpParses) {
 
 TEST(MinidumpWineTest, WineDumpsHoldTheTruthsThreadsAndStacks) {
   int checked = 0;
-  for (const fs::path& path : WineDumps()) {
-    fs::path truth = path;
-    truth.replace_extension(".truth.json");
-    if (!fs::exists(truth)) continue;
-    SCOPED_TRACE(path.string());
-    absl::StatusOr<Minidump> dump = Minidump::Open(path.string());
+  for (const fs::path& truth_path : TruthFiles()) {
+    SCOPED_TRACE(truth_path.string());
+    const Truth truth = ReadTruth(truth_path);
+    ASSERT_FALSE(truth.dump.empty()) << "no \"dump\" in the truth file";
+    absl::StatusOr<Minidump> dump = Minidump::Open((truth_path.parent_path() / truth.dump).string());
     ASSERT_TRUE(dump.ok()) << dump.status();
-    const std::vector<TruthThread> threads = TruthThreads(truth);
-    EXPECT_FALSE(threads.empty()) << truth << ": no threads recognised";
-    for (const TruthThread& t : threads) {
+    EXPECT_FALSE(truth.threads.empty()) << "no threads recognised";
+    for (const TruthThread& t : truth.threads) {
+      SCOPED_TRACE(absl::StrFormat("thread 0x%x", t.id));
       const Thread* thread = dump->ThreadById(t.id);
-      ASSERT_NE(thread, nullptr) << absl::StrFormat("thread 0x%x missing", t.id);
-      if (!t.rsp) continue;
-      // The truth's RSP was recorded inside the process, so its stack word is in the dump.
-      absl::StatusOr<uint64_t> word = dump->ReadU64(*t.rsp);
-      EXPECT_TRUE(word.ok()) << word.status();
-      ++checked;
+      ASSERT_NE(thread, nullptr);
+      if (t.context_source == "exception") {
+        ASSERT_TRUE(dump->exception().has_value());
+        EXPECT_EQ(dump->exception()->thread_id, t.id);
+        ASSERT_TRUE(dump->exception()->context.has_value());
+        if (!t.rsps.empty()) {
+          EXPECT_EQ(dump->exception()->context->rsp(), t.rsps[0]);
+        }
+      } else if (thread->context.has_value() && !t.rsps.empty()) {
+        EXPECT_EQ(thread->context->rsp(), t.rsps[0]);
+      }
+      // Every frame's RSP was recorded inside the process, on the thread's stack, which
+      // Wine captures from the innermost RSP up: the word there must be in the dump.
+      for (uint64_t rsp : t.rsps) {
+        absl::StatusOr<uint64_t> word = dump->ReadU64(rsp);
+        EXPECT_TRUE(word.ok()) << word.status();
+        EXPECT_GE(rsp, thread->stack_start);
+        EXPECT_LT(rsp - thread->stack_start, thread->stack_size);
+        ++checked;
+      }
     }
   }
   if (checked == 0) GTEST_SKIP() << "no tests/fixtures/wine/*.truth.json with RSPs yet";
