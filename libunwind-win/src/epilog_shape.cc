@@ -84,14 +84,13 @@ std::optional<EpilogShape> MatchEpilogShape(std::span<const uint8_t> code, uint6
     const bool has_osz = (insn.attributes & ZYDIS_ATTRIB_HAS_OPERANDSIZE) != 0;
     const bool has_segment = (insn.attributes & ZYDIS_ATTRIB_HAS_SEGMENT) != 0;
     if (has_osz || has_segment) return std::nullopt;
+    // Near returns, whatever ignored prefixes (REP, REPNE/BND, REX) they
+    // carry: ret, ret imm16, rep ret (deviation 1 in docs/unwinding.md).
     if (insn.mnemonic == ZYDIS_MNEMONIC_RET && (insn.opcode == 0xc3 || insn.opcode == 0xc2)) {
-      // ret, ret imm16, rep ret (F3 C3); REPNE/BND before ret is allowed too.
-      if (insn.opcode == 0xc2 && (insn.attributes & ZYDIS_ATTRIB_HAS_REP)) return std::nullopt;
       shape.exit = EpilogShape::Exit::kRet;
       return shape;
     }
     if (insn.mnemonic != ZYDIS_MNEMONIC_JMP) return std::nullopt;
-    if (insn.attributes & ZYDIS_ATTRIB_HAS_REP) return std::nullopt;
     if ((insn.opcode == 0xeb || insn.opcode == 0xe9) &&
         d.ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && d.ops[0].imm.is_relative) {
       if (insn.attributes & ZYDIS_ATTRIB_HAS_REX) return std::nullopt;  // Windows: EB/E9 only

@@ -290,6 +290,7 @@ absl::Status Unwinder::UnwindEpilogue(RuntimeFunction entry, uint32_t epilogue_o
   if (k < info.codes.size()) {
     if (info.codes[k].op == UnwindOp::kPushMachFrame) {
       // As Windows: RIP and RSP from the frame, no error-code adjustment.
+      step_.machine_frame = true;
       return PopMachineFrame(ctx_.rsp());
     }
     step_.warnings.push_back(

@@ -48,7 +48,8 @@ struct UnwindCode {
   uint8_t slot = 0;   // index of its first slot
   uint8_t slots = 1;  // slots it occupies (as Windows' UnwindOpSlots counts)
   // Decoded operand: bytes for ALLOC_*, the frame offset in bytes for SAVE_*
-  // (already scaled), FrameOffset x 16 for SET_FPREG, OpInfo otherwise.
+  // (already scaled), FrameOffset x 16 for SET_FPREG, CodeOffset | OpInfo << 8
+  // for EPILOG, OpInfo otherwise.
   uint32_t operand = 0;
 };
 

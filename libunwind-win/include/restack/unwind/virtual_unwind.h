@@ -47,8 +47,8 @@ struct UnwindStep {
 //
 // On success `context` holds the caller's registers: RIP and RSP always; the
 // nonvolatile registers restored from the stack or preserved from the callee;
-// volatile registers, EFLAGS, CS and SS are marked unknown unless a machine
-// frame restored them. A saved register that memory does not hold is marked
+// volatile registers, EFLAGS, CS and SS are marked unknown unless this step
+// restored them (an epilog pop, a machine frame). A saved register that memory does not hold is marked
 // unknown with a warning. Failing to read the return address or using an
 // unknown frame register is an error, and `context` is left unchanged.
 absl::StatusOr<UnwindStep> VirtualUnwind(const RuntimeFunctionTable& table, uint64_t image_base,
