@@ -51,7 +51,9 @@ std::string DumpWithoutImages() {
 }
 
 TEST(WalkToolTest, MissingImageGivesPartialOutputWithAWarning) {
-  Result r = Walk({.dumps = {DumpWithoutImages()}, .image_paths = {"tests/fixtures/store"}});
+  Result r = Walk({.dumps = {DumpWithoutImages()},
+                   .image_paths = {"tests/fixtures/store"},
+                   .verbose = true});
   EXPECT_EQ(r.rc, kExitPartial) << r.err;
   // Frame 0 is printed as module+offset with WinDbg's kn columns.
   EXPECT_TRUE(absl::StrContains(r.out, " # Child-SP          RetAddr               Call Site"));

@@ -16,6 +16,7 @@ ABSL_FLAG(std::string, thread, "", "walk only this thread id (hex, e.g. 0x1a30)"
 ABSL_FLAG(bool, json, false, "JSON Lines: one object per stack (docs/tools.md)");
 ABSL_FLAG(bool, registers, false, "with --json: the known registers' values per frame");
 ABSL_FLAG(int, max_frames, 1024, "stop a stack after this many frames");
+ABSL_FLAG(bool, verbose, false, "list every module whose image was not found or did not match");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   options.all_threads = absl::GetFlag(FLAGS_all);
   options.json = absl::GetFlag(FLAGS_json);
   options.registers = absl::GetFlag(FLAGS_registers);
+  options.verbose = absl::GetFlag(FLAGS_verbose);
   options.max_frames = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_frames)));
   if (std::string t = absl::GetFlag(FLAGS_thread); !t.empty()) {
     char* end = nullptr;

@@ -71,8 +71,12 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
     }
     const dump::Minidump& dump = (*target)->dump;
     for (const dump::Warning& w : dump.warnings()) err << "restack-walk: warning: " << w.what << "\n";
-    for (const std::string& w : (*target)->warnings) {
-      err << "restack-walk: warning: " << input->name << ": " << w << "\n";
+    // Modules without images matter only where a stack needs them, and each
+    // walk says so; --verbose lists them all up front.
+    if (options.verbose) {
+      for (const std::string& w : (*target)->warnings) {
+        err << "restack-walk: warning: " << input->name << ": " << w << "\n";
+      }
     }
     std::vector<Selected> threads = SelectThreads(dump, options);
     if (threads.empty()) {

@@ -17,6 +17,7 @@ struct WalkToolOptions {
   bool json = false;                     // JSON Lines instead of kn text
   bool registers = false;                // JSON: register values per frame
   size_t max_frames = 1024;
+  bool verbose = false;                  // also report modules whose image is missing
 };
 
 // Runs the tool; returns an ExitCode (exit_code.h). Errors go to `err` as
