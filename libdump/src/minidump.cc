@@ -685,12 +685,20 @@ void MinidumpParser::FinishMemory() {
     MemoryRange r = all[i];
     if (!kept.empty() && r.start < kept.back().end()) {
       const MemoryRange& prev = kept.back();
-      if (memory_warnings_++ < kMaxEntryWarningsPerStream) {
+      // Wine saves 256 bytes around every thread's RIP, so threads stopped
+      // near each other give overlapping ranges of identical bytes: merge
+      // those silently; only different bytes for one address are suspect.
+      const uint64_t common = std::min(r.end(), prev.end()) - r.start;
+      const std::span<const uint8_t> file = r_.bytes();
+      const bool same_bytes =
+          std::equal(file.begin() + r.file_offset, file.begin() + r.file_offset + common,
+                     file.begin() + prev.file_offset + (r.start - prev.start));
+      if (!same_bytes && memory_warnings_++ < kMaxEntryWarningsPerStream) {
         Warn(r.file_offset,
-             "%s: memory range [0x%x, 0x%x) overlaps [0x%x, 0x%x) read earlier, the "
-             "overlap is ignored (expected disjoint ranges, got 0x%x bytes in common)",
-             StreamLabel(r.stream_type), r.start, r.end(), prev.start, prev.end(),
-             std::min(r.end(), prev.end()) - r.start);
+             "%s: memory range [0x%x, 0x%x) overlaps [0x%x, 0x%x) read earlier with "
+             "different bytes; the earlier bytes are kept (expected disjoint or equal "
+             "ranges, got 0x%x bytes in common)",
+             StreamLabel(r.stream_type), r.start, r.end(), prev.start, prev.end(), common);
       }
       if (r.end() <= prev.end()) continue;
       const uint64_t cut = prev.end() - r.start;

@@ -841,6 +841,19 @@ TEST(MinidumpTest, TrimsOverlappingMemoryRangesWithWarning) {
   EXPECT_THAT(out, ElementsAre(0x1F, 0x90));
 }
 
+TEST(MinidumpTest, MergesOverlappingRangesWithEqualBytesSilently) {
+  // Wine saves 256 bytes around each thread's RIP: threads stopped near each
+  // other give overlapping ranges holding the same bytes.
+  MinidumpBuilder b;
+  b.AddMemory(0x10000, Filled(0x20, 0x00)).AddMemory(0x10010, Filled(0x20, 0x10));
+  absl::StatusOr<Minidump> dump = Parse(b.Build().bytes);
+  ASSERT_TRUE(dump.ok()) << dump.status();
+  EXPECT_TRUE(dump->warnings().empty()) << AllWarnings(*dump);
+  std::array<uint8_t, 2> out{};
+  ASSERT_TRUE(dump->ReadVirtual(0x1002E, out).ok());
+  EXPECT_THAT(out, ElementsAre(0x2E, 0x2F));
+}
+
 TEST(MinidumpTest, DropsMemoryRangeWrappingTheAddressSpace) {
   MinidumpBuilder b;
   b.AddMemory(0xFFFFFFFFFFFFFFF0ULL, Filled(0x20, 0));
