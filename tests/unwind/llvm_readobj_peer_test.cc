@@ -5,6 +5,8 @@
 // version-2 images and misreads indirect entries, so only direct entries of
 // version-1 images are compared: header fields and every unwind code.
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <regex>
@@ -119,7 +121,8 @@ std::string Normalise(const std::string& s) {
   return std::regex_replace(s, hex, "0x$1");
 }
 
-void ComparePeer(const char* path, size_t expected_compared) {
+// expected_compared: entries to compare; 0 = as many as the peer lists.
+void ComparePeer(const std::string& path, size_t expected_compared) {
   absl::StatusOr<std::shared_ptr<const PeImage>> image = sym::OpenImageFile(path);
   ASSERT_TRUE(image.ok()) << image.status();
   absl::StatusOr<RuntimeFunctionTable> table = RuntimeFunctionTable::Create(*image);
@@ -151,12 +154,27 @@ void ComparePeer(const char* path, size_t expected_compared) {
     EXPECT_EQ(ours, theirs);
     ++compared;
   }
-  EXPECT_EQ(compared, expected_compared);
+  EXPECT_EQ(compared, expected_compared ? expected_compared : peer->size());
 }
 
 TEST(LlvmReadobjPeerTest, Kernel32DirectEntriesDecodeAlike) {
   // 3,224 entries less the 428 indirect ones (../shared/real/README.md).
   ComparePeer("../shared/real/symbols/kernel32.dll/4CE7C78B11f000/kernel32.dll", 3224 - 428);
+}
+
+// The clang-built fixture images exercise every unwind code (tests/fixtures/README.md).
+TEST(LlvmReadobjPeerTest, FixtureImagesDecodeAlike) {
+  for (const char* name : {"restack_fx.exe", "restack_fxdll.dll"}) {
+    SCOPED_TRACE(name);
+    // The store holds one key directory per image: <name>/<key>/<name>.
+    std::string p;
+    for (const auto& key : std::filesystem::directory_iterator(
+             std::filesystem::path("tests/fixtures/store") / name)) {
+      p = (key.path() / name).string();
+    }
+    ASSERT_FALSE(p.empty()) << "no " << name << " in tests/fixtures/store";
+    ComparePeer(p, 0);
+  }
 }
 
 }  // namespace
