@@ -6,6 +6,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/exit_code.h"
+#include "common/usage.h"
 #include "walk.h"
 
 ABSL_FLAG(std::string, images, "",
@@ -19,11 +20,23 @@ ABSL_FLAG(int, max_frames, 1024, "stop a stack after this many frames");
 ABSL_FLAG(bool, verbose, false, "list every module whose image was not found or did not match");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "walks the stacks of Windows x64 minidumps\n\n"
-      "usage: restack-walk [flags] DUMP... ('-' reads a dump from stdin)\n\n"
+  constexpr char kUsage[] =
+      "restack-walk: walks the stacks of Windows x64 minidumps\n\n"
+      "usage: restack-walk [flags] DUMP...   ('-' reads a dump from stdin)\n\n"
+      "flags:\n"
+      "  --images ROOTS     ';'-separated symbol-store roots or plain directories holding\n"
+      "                     the images (default: $_NT_EXECUTABLE_IMAGE_PATH)\n"
+      "  --all              every thread, not only the exception thread\n"
+      "  --thread TID       only this thread (hex id, e.g. 0x1a30)\n"
+      "  --json             JSON Lines, one object per stack (docs/tools.md)\n"
+      "  --registers        with --json: the known registers' values per frame\n"
+      "  --max_frames N     stop a stack after N frames (default 1024)\n"
+      "  --verbose          list every module whose image was not found\n\n"
+      "exit: 0 complete, 1 error, 2 usage, 3 printed but incomplete\n\n"
       "example:\n"
-      "  restack-walk --images tests/fixtures/store tests/fixtures/wine/cold_chunk.dmp\n");
+      "  restack-walk --images tests/fixtures/store tests/fixtures/wine/exception.dmp\n";
+  if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
+  absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   restack::tools::WalkToolOptions options;
   options.dumps.assign(args.begin() + 1, args.end());
