@@ -24,6 +24,6 @@ for d in $dumps; do
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then exit "$rc"; fi
 done
 echo "==> restack info $store (one image, summary)"
-img=$(find "$store" -name '*.exe' | head -n 1)
+img=$(find "$store" -type f -name '*.exe' | head -n 1)
 [ -n "$img" ] && "$bin/restack" info "$img" | tail -n 1
 exit 0
