@@ -23,7 +23,9 @@ for d in $dumps; do
   # 3 = printed, but a stack ended before RIP 0 (see docs/tools.md)
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then exit "$rc"; fi
 done
-echo "==> restack info $store (one image, summary)"
 img=$(find "$store" -type f -name '*.exe' | head -n 1)
-[ -n "$img" ] && "$bin/restack" info "$img" | tail -n 1
+if [ -n "$img" ]; then
+  echo "==> restack info $img (summary line)"
+  "$bin/restack" info "$img" | tail -n 1
+fi
 exit 0
