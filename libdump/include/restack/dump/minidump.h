@@ -18,17 +18,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "restack/dump/address_space.h"
+#include "restack/dump/warning.h"
 #include "restack/dump/x64_context.h"
 
 namespace restack::dump {
 
-// Something in the dump that was dropped or read only in part. `offset` is the file
-// offset of the stream or record concerned; `what` is a full message that names the
-// file and the exact offset, in restack's error format.
-struct Warning {
-  uint64_t offset = 0;
-  std::string what;
-};
 
 // MINIDUMP_HEADER, as read.
 struct MinidumpHeader {

@@ -1,0 +1,231 @@
+// kernel_structures.cc - KDBG, loaded and unloaded modules, processor contexts
+#include "kernel_structures.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+#include "absl/strings/str_format.h"
+#include "restack/dump/kernel_dump_layout.h"
+#include "utf16.h"
+
+namespace restack::dump {
+namespace {
+
+constexpr uint32_t kContextSize = 0x4D0;
+constexpr uint16_t kMaxUnicodeBytes = 0x1000;
+
+template <typename T>
+std::optional<T> ReadTarget(const AddressSpace& memory, uint64_t va) {
+  T value;
+  if (!memory.ReadVirtual(va, {reinterpret_cast<uint8_t*>(&value), sizeof(T)}).ok()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+template <typename T>
+T FieldAt(const std::vector<uint8_t>& block, uint32_t offset) {
+  T value{};
+  if (offset + sizeof(T) <= block.size()) std::memcpy(&value, block.data() + offset, sizeof(T));
+  return value;
+}
+
+}  // namespace
+
+void KernelWarnings::Add(uint64_t address, std::string what) {
+  out_.push_back({address, absl::StrFormat("%s: address 0x%x: %s", name_, address, what)});
+}
+
+std::optional<std::string> ReadUnicodeString(const AddressSpace& memory, uint16_t length,
+                                             uint64_t buffer) {
+  const uint16_t n = std::min<uint16_t>(length & ~1u, kMaxUnicodeBytes);
+  std::vector<uint8_t> bytes(n);
+  if (n > 0 && !memory.ReadVirtual(buffer, bytes).ok()) return std::nullopt;
+  return Utf16LeToUtf8(bytes);
+}
+
+std::optional<DebuggerData> ReadDebuggerData(const AddressSpace& memory, uint64_t address,
+                                             KernelWarnings& warnings) {
+  using O = KdDebuggerDataOffsets;
+  std::vector<uint8_t> block(O::kMinimumSize);
+  if (address == 0 || !memory.ReadVirtual(address, block).ok()) {
+    warnings.Add(address, "KDDEBUGGER_DATA64: not in dump; kernel facts come from the header only");
+    return std::nullopt;
+  }
+  DebuggerData d;
+  d.address = address;
+  const uint32_t tag = FieldAt<uint32_t>(block, O::kOwnerTag);
+  d.size = FieldAt<uint32_t>(block, O::kSize);
+  if (tag != kKdbgOwnerTag) {
+    d.encoded = true;
+    warnings.Add(address, absl::StrFormat("KDDEBUGGER_DATA64.OwnerTag: block is encoded "
+                                          "(expected 'KDBG' 0x%x, got 0x%x); its fields are not "
+                                          "used",
+                                          kKdbgOwnerTag, tag));
+    return d;
+  }
+  if (d.size < O::kMinimumSize) {
+    warnings.Add(address, absl::StrFormat("KDDEBUGGER_DATA64.Size: 0x%x is older than restack "
+                                          "reads (expected at least 0x%x); later fields ignored",
+                                          d.size, O::kMinimumSize));
+  }
+  d.kern_base = FieldAt<uint64_t>(block, O::kKernBase);
+  d.ps_loaded_module_list = FieldAt<uint64_t>(block, O::kPsLoadedModuleList);
+  d.ki_processor_block = FieldAt<uint64_t>(block, O::kKiProcessorBlock);
+  d.mm_unloaded_drivers = FieldAt<uint64_t>(block, O::kMmUnloadedDrivers);
+  d.mm_last_unloaded_driver = FieldAt<uint64_t>(block, O::kMmLastUnloadedDriver);
+  if (d.size >= O::kSizePrcb + 2) {
+    d.size_prcb = FieldAt<uint16_t>(block, O::kSizePrcb);
+    d.offset_prcb_current_thread = FieldAt<uint16_t>(block, O::kOffsetPrcbCurrentThread);
+    d.offset_prcb_proc_state_context = FieldAt<uint16_t>(block, O::kOffsetPrcbProcStateContext);
+  }
+  if (d.size >= O::kMinimumSize) d.offset_prcb_context = FieldAt<uint16_t>(block, O::kOffsetPrcbContext);
+  return d;
+}
+
+std::vector<KernelModule> WalkModuleList(const AddressSpace& memory, uint64_t head,
+                                         KernelWarnings& warnings) {
+  std::vector<KernelModule> modules;
+  std::optional<uint64_t> first = ReadTarget<uint64_t>(memory, head);
+  if (!first) {
+    warnings.Add(head, "PsLoadedModuleList: list head not in dump; no modules");
+    return modules;
+  }
+  std::unordered_set<uint64_t> seen{head};
+  for (uint64_t link = *first; link != head;) {
+    if (!seen.insert(link).second) {
+      warnings.Add(link, absl::StrFormat("PsLoadedModuleList: entry links back to an earlier "
+                                         "entry (cyclic list); stopped after %u modules",
+                                         modules.size()));
+      break;
+    }
+    if (modules.size() >= kMaxKernelModules) {
+      warnings.Add(link, absl::StrFormat("PsLoadedModuleList: more than %u entries; stopped",
+                                         kMaxKernelModules));
+      break;
+    }
+    std::optional<KLDR_DATA_TABLE_ENTRY64> e = ReadTarget<KLDR_DATA_TABLE_ENTRY64>(memory, link);
+    if (!e) {
+      warnings.Add(link, absl::StrFormat("KLDR_DATA_TABLE_ENTRY: not in dump; module list cut "
+                                         "after %u modules",
+                                         modules.size()));
+      break;
+    }
+    KernelModule m;
+    m.base = e->DllBase;
+    m.size = e->SizeOfImage;
+    m.timestamp = e->TimeDateStamp;
+    m.checksum = e->CheckSum;
+    if (std::optional<std::string> name =
+            ReadUnicodeString(memory, e->BaseDllName.Length, e->BaseDllName.Buffer)) {
+      m.name = *std::move(name);
+    } else {
+      warnings.Add(e->BaseDllName.Buffer,
+                   absl::StrFormat("module at 0x%x: BaseDllName not in dump", m.base));
+    }
+    if (std::optional<std::string> full =
+            ReadUnicodeString(memory, e->FullDllName.Length, e->FullDllName.Buffer)) {
+      m.full_name = *std::move(full);
+    }
+    modules.push_back(std::move(m));
+    link = e->InLoadOrderFlink;
+  }
+  return modules;
+}
+
+std::vector<UnloadedDriver> ReadMmUnloadedDrivers(const AddressSpace& memory,
+                                                  const DebuggerData& kdbg,
+                                                  KernelWarnings& warnings) {
+  std::vector<UnloadedDriver> out;
+  if (kdbg.mm_unloaded_drivers == 0) return out;
+  std::optional<uint64_t> array = ReadTarget<uint64_t>(memory, kdbg.mm_unloaded_drivers);
+  std::optional<uint32_t> last = ReadTarget<uint32_t>(memory, kdbg.mm_last_unloaded_driver);
+  if (!array || !last) {
+    warnings.Add(kdbg.mm_unloaded_drivers, "MmUnloadedDrivers: not in dump; no unloaded drivers");
+    return out;
+  }
+  if (*array == 0) return out;
+  const uint32_t count = std::min(*last, kMaxMmUnloadedDrivers);
+  if (*last > kMaxMmUnloadedDrivers) {
+    warnings.Add(kdbg.mm_last_unloaded_driver,
+                 absl::StrFormat("MmLastUnloadedDriver: %u exceeds the array (%u entries)", *last,
+                                 kMaxMmUnloadedDrivers));
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint64_t at = *array + uint64_t{i} * sizeof(MM_UNLOADED_DRIVER64);
+    std::optional<MM_UNLOADED_DRIVER64> e = ReadTarget<MM_UNLOADED_DRIVER64>(memory, at);
+    if (!e) {
+      warnings.Add(at, absl::StrFormat("MM_UNLOADED_DRIVER[%u]: not in dump", i));
+      break;
+    }
+    UnloadedDriver d;
+    d.start = e->StartAddress;
+    d.end = e->EndAddress;
+    d.unload_time = e->CurrentTime;
+    d.name = ReadUnicodeString(memory, e->Name.Length, e->Name.Buffer).value_or("");
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<ProcessorContext> ReadProcessorContexts(const AddressSpace& memory,
+                                                    const DebuggerData& kdbg, uint32_t count,
+                                                    KernelWarnings& warnings) {
+  std::vector<ProcessorContext> out;
+  if (kdbg.ki_processor_block == 0 || kdbg.encoded) return out;
+  if (count > kMaxProcessors) {
+    warnings.Add(kdbg.ki_processor_block,
+                 absl::StrFormat("NumberProcessors %u: only the first %u are read", count,
+                                 kMaxProcessors));
+    count = kMaxProcessors;
+  }
+  uint32_t missing = 0;
+  for (uint32_t cpu = 0; cpu < count; ++cpu) {
+    std::optional<uint64_t> prcb = ReadTarget<uint64_t>(memory, kdbg.ki_processor_block + cpu * 8);
+    if (!prcb || *prcb == 0) {
+      ++missing;
+      continue;
+    }
+    ProcessorContext pc;
+    pc.processor = cpu;
+    pc.prcb = *prcb;
+    pc.current_thread =
+        ReadTarget<uint64_t>(memory, *prcb + kdbg.offset_prcb_current_thread).value_or(0);
+    std::vector<uint8_t> bytes(kContextSize);
+    bool found = false;
+    if (kdbg.offset_prcb_context != 0) {
+      std::optional<uint64_t> ptr = ReadTarget<uint64_t>(memory, *prcb + kdbg.offset_prcb_context);
+      if (ptr && *ptr != 0 && memory.ReadVirtual(*ptr, bytes).ok()) {
+        pc.source = "prcb-context";
+        found = true;
+      }
+    }
+    if (!found && kdbg.offset_prcb_proc_state_context != 0 &&
+        memory.ReadVirtual(*prcb + kdbg.offset_prcb_proc_state_context, bytes).ok()) {
+      pc.source = "prcb-processor-state";
+      found = true;
+    }
+    if (!found) {
+      ++missing;
+      continue;
+    }
+    absl::StatusOr<X64Context> ctx = ParseX64Context(bytes, "KPRCB context", 0);
+    if (!ctx.ok()) {
+      warnings.Add(*prcb, absl::StrFormat("processor %u: context unreadable: %s", cpu,
+                                          ctx.status().message()));
+      continue;
+    }
+    pc.context = *std::move(ctx);
+    out.push_back(std::move(pc));
+  }
+  if (missing > 0) {
+    warnings.Add(kdbg.ki_processor_block,
+                 absl::StrFormat("KiProcessorBlock: no context for %u of %u processors (KPRCB "
+                                 "not in dump)",
+                                 missing, count));
+  }
+  return out;
+}
+
+}  // namespace restack::dump
