@@ -22,7 +22,8 @@ constexpr uint32_t kMaxStringLength = 4096;
 constexpr uint32_t kMaxDebugEntries = 64;
 
 // Anonymous read-write mapping that owns an image copied out of target memory.
-// Untouched pages cost nothing, so a lying SizeOfImage does not commit memory.
+// Only pages actually copied are touched, so a lying SizeOfImage does not
+// commit memory.
 struct AnonymousMapping {
   uint8_t* data = nullptr;
   size_t size = 0;
@@ -73,11 +74,18 @@ absl::StatusOr<PeImage> PeImage::FromMemory(const MemoryReader& memory, uint64_t
       Create(first, PeLayout::kMapped, name, nullptr);
   if (!headers.ok()) return headers.status();
   const uint32_t size_of_image = headers->size_of_image();
+  const uint64_t size_field = headers->OffsetOfSizeOfImage();
   if (size_of_image > kMaxImageFromMemory) {
-    return InputError(absl::StatusCode::kDataLoss, name, 0,
+    return InputError(absl::StatusCode::kDataLoss, name, size_field,
                       absl::StrFormat("IMAGE_OPTIONAL_HEADER64.SizeOfImage: 0x%x exceeds "
                                       "the limit for images read from memory (0x%x)",
                                       size_of_image, kMaxImageFromMemory));
+  }
+  if (size_of_image < headers->size_of_headers() || size_of_image == 0) {
+    return InputError(absl::StatusCode::kDataLoss, name, size_field,
+                      absl::StrFormat("IMAGE_OPTIONAL_HEADER64.SizeOfImage: 0x%x is smaller "
+                                      "than the headers (SizeOfHeaders 0x%x)",
+                                      size_of_image, headers->size_of_headers()));
   }
   const size_t mapped_size =
       (static_cast<size_t>(size_of_image) + kPageSize - 1) / kPageSize * kPageSize;
@@ -90,13 +98,13 @@ absl::StatusOr<PeImage> PeImage::FromMemory(const MemoryReader& memory, uint64_t
   }
   owner->data = static_cast<uint8_t*>(p);
   owner->size = mapped_size;
+  // Pages the memory lacks are never touched, so they cost no memory.
   auto present = std::make_shared<std::vector<bool>>(mapped_size / kPageSize, false);
+  std::vector<uint8_t> page_buffer(kPageSize);
   for (size_t page = 0; page < present->size(); ++page) {
-    std::span<uint8_t> out(owner->data + page * kPageSize, kPageSize);
-    if (memory.Read(base + page * kPageSize, out).ok()) {
+    if (memory.Read(base + page * kPageSize, page_buffer).ok()) {
+      std::memcpy(owner->data + page * kPageSize, page_buffer.data(), kPageSize);
       (*present)[page] = true;
-    } else {
-      std::memset(out.data(), 0, out.size());
     }
   }
   PeImage image;
@@ -166,6 +174,7 @@ absl::Status PeImage::Parse() {
                       absl::StrFormat("IMAGE_OPTIONAL_HEADER64.Magic: 0x%x is not PE32+ (0x20b)",
                                       opt->Magic));
   }
+  size_of_image_offset_ = opt_offset + offsetof(ImageOptionalHeader64, SizeOfImage);
   machine_ = file->Machine;
   timestamp_ = file->TimeDateStamp;
   characteristics_ = file->Characteristics;
@@ -228,8 +237,40 @@ absl::Status PeImage::Parse() {
     sections_.push_back(std::move(section));
   }
 
+  // Section lookup by binary search: sections sorted by address, as the PE
+  // format requires them to be; an image that breaks this is warned about.
+  sections_by_address_.resize(sections_.size());
+  for (size_t i = 0; i < sections_.size(); ++i) sections_by_address_[i] = i;
+  std::stable_sort(sections_by_address_.begin(), sections_by_address_.end(),
+                   [this](size_t a, size_t b) {
+                     return sections_[a].virtual_address < sections_[b].virtual_address;
+                   });
+  for (size_t i = 1; i < sections_by_address_.size(); ++i) {
+    const PeSection& prev = sections_[sections_by_address_[i - 1]];
+    const PeSection& next = sections_[sections_by_address_[i]];
+    if (uint64_t{prev.virtual_address} + prev.MemorySize() > next.virtual_address) {
+      warnings_.push_back({sec_offset, absl::StrFormat("sections %s and %s overlap; addresses in "
+                                                       "both are read from %s",
+                                                       prev.name, next.name, next.name)});
+      break;
+    }
+  }
+  // Headers end where the first section begins, whatever SizeOfHeaders says.
+  if (!sections_by_address_.empty() &&
+      size_of_headers_ > sections_[sections_by_address_.front()].virtual_address) {
+    warnings_.push_back({opt_offset + offsetof(ImageOptionalHeader64, SizeOfHeaders),
+                         absl::StrFormat("IMAGE_OPTIONAL_HEADER64.SizeOfHeaders: 0x%x reaches "
+                                         "into the first section (at 0x%x); clamped",
+                                         size_of_headers_,
+                                         sections_[sections_by_address_.front()].virtual_address)});
+    size_of_headers_ = sections_[sections_by_address_.front()].virtual_address;
+  }
+
   if (absl::Status status = ParseDebugDirectory(); !status.ok()) {
-    warnings_.push_back({0, std::string(status.message())});
+    const ImageDataDirectory dir = directory(DataDirectoryIndex::kDebug);
+    warnings_.push_back({OffsetOfRva(dir.VirtualAddress).value_or(dir.VirtualAddress),
+                         absl::StrFormat("IMAGE_DIRECTORY_ENTRY_DEBUG: ignored: %s",
+                                         status.message())});
   }
   return absl::OkStatus();
 }
@@ -292,10 +333,14 @@ std::string PeImage::StoreKey() const {
 }
 
 const PeSection* PeImage::SectionForRva(uint32_t rva) const {
-  for (const PeSection& s : sections_) {
-    if (s.ContainsRva(rva)) return &s;
-  }
-  return nullptr;
+  // The last section starting at or below `rva`.
+  auto it = std::upper_bound(sections_by_address_.begin(), sections_by_address_.end(), rva,
+                             [this](uint32_t v, size_t i) {
+                               return v < sections_[i].virtual_address;
+                             });
+  if (it == sections_by_address_.begin()) return nullptr;
+  const PeSection& s = sections_[*std::prev(it)];
+  return s.ContainsRva(rva) ? &s : nullptr;
 }
 
 bool PeImage::IsExecutableRva(uint32_t rva) const {
@@ -345,16 +390,31 @@ absl::StatusOr<std::span<const uint8_t>> PeImage::ReadRva(uint32_t rva, uint32_t
 }
 
 std::span<const uint8_t> PeImage::BytesAt(uint32_t rva, uint32_t max) const {
-  // Shrink until backed; images are small enough that a binary search on the
-  // length is not worth it, but halving keeps this cheap.
-  uint32_t size = max;
-  while (size > 0) {
-    if (std::optional<uint64_t> offset = BackedOffset(rva, size)) {
-      return bytes_.subspan(*offset, size);
+  // How many bytes from `rva` on are backed, without asking for each length.
+  uint64_t backed = 0;
+  if (layout_ == PeLayout::kMapped) {
+    if (rva >= bytes_.size()) return {};
+    backed = bytes_.size() - rva;
+    if (present_pages_ != nullptr) {
+      uint64_t page = rva / kPageSize;
+      if (!(*present_pages_)[page]) return {};
+      uint64_t end = (page + 1) * kPageSize;
+      while (end < rva + std::min<uint64_t>(backed, max) && (*present_pages_)[++page]) {
+        end += kPageSize;
+      }
+      backed = std::min<uint64_t>(backed, end - rva);
     }
-    size = size > 16 ? size / 2 : size - 1;
+  } else if (rva < size_of_headers_ && rva < bytes_.size()) {
+    backed = std::min<uint64_t>(size_of_headers_, bytes_.size()) - rva;
+  } else if (const PeSection* s = SectionForRva(rva)) {
+    const uint64_t within = rva - s->virtual_address;
+    if (within >= s->raw_size || s->raw_offset + within >= bytes_.size()) return {};
+    backed = std::min<uint64_t>(s->raw_size - within, bytes_.size() - (s->raw_offset + within));
   }
-  return {};
+  const uint32_t size = static_cast<uint32_t>(std::min<uint64_t>(backed, max));
+  if (size == 0) return {};
+  std::optional<uint64_t> offset = BackedOffset(rva, size);
+  return offset ? bytes_.subspan(*offset, size) : std::span<const uint8_t>();
 }
 
 std::optional<uint64_t> PeImage::OffsetOfRva(uint32_t rva) const {
@@ -392,9 +452,10 @@ absl::StatusOr<std::vector<PeExport>> PeImage::Exports() const {
     std::span<const uint8_t> s = BytesAt(rva, kMaxStringLength);
     auto nul = std::find(s.begin(), s.end(), uint8_t{0});
     if (nul == s.end()) {
-      return absl::DataLossError(absl::StrFormat(
-          "%s: rva 0x%x: export name is not NUL-terminated within %u bytes", name_, rva,
-          kMaxStringLength));
+      return InputError(absl::StatusCode::kDataLoss, name_, OffsetOfRva(rva).value_or(rva),
+                        absl::StrFormat("export name at rva 0x%x is not NUL-terminated within "
+                                        "the image data (%u bytes)",
+                                        rva, s.size()));
     }
     return std::string(s.begin(), nul);
   };

@@ -14,8 +14,6 @@ namespace {
 using internal::InputError;
 using internal::ReadStruct;
 
-// .pdata of the largest real images holds some 10^5 entries; this bound keeps a
-// lying directory size from asking for more than the image could hold.
 constexpr uint32_t kEntrySize = sizeof(ImageRuntimeFunctionEntry);
 
 }  // namespace
@@ -143,7 +141,7 @@ absl::StatusOr<RuntimeFunction> RuntimeFunctionTable::PrimaryEntry(const Runtime
   for (int d = 0;; ++d) {
     if (current.IsIndirect()) {
       return InputError(absl::StatusCode::kDataLoss, image_->name(),
-                        image_->OffsetOfRva(current.begin).value_or(current.begin),
+                        image_->OffsetOfRva(entry.unwind_data).value_or(entry.unwind_data),
                         absl::StrFormat("chain from [0x%x, 0x%x) reaches an indirect entry "
                                         "[0x%x, 0x%x) (UnwindData 0x%x)",
                                         entry.begin, entry.end, current.begin, current.end,
@@ -173,15 +171,20 @@ absl::StatusOr<std::optional<FunctionResolution>> RuntimeFunctionTable::Resolve(
   if (!found) return std::optional<FunctionResolution>();
   FunctionResolution r;
   r.found = *found;
-  absl::StatusOr<FunctionEntryKind> kind = KindOf(*found);
-  if (!kind.ok()) return kind.status();
-  r.kind = *kind;
-  absl::StatusOr<std::optional<RuntimeFunction>> entry = LookupFunctionEntry(rva);
-  if (!entry.ok()) return entry.status();
-  r.function_entry = **entry;
+  if (found->IsIndirect()) {
+    absl::StatusOr<std::optional<RuntimeFunction>> entry = LookupFunctionEntry(rva);
+    if (!entry.ok()) return entry.status();
+    r.kind = FunctionEntryKind::kIndirect;
+    r.function_entry = **entry;
+  } else {
+    r.function_entry = *found;
+  }
   absl::StatusOr<RuntimeFunction> primary = PrimaryEntry(r.function_entry, &r.chain_depth);
   if (!primary.ok()) return primary.status();
   r.primary = *primary;
+  if (!found->IsIndirect()) {
+    r.kind = r.chain_depth > 0 ? FunctionEntryKind::kChained : FunctionEntryKind::kPrimary;
+  }
   return std::optional<FunctionResolution>(r);
 }
 

@@ -73,24 +73,26 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
   auto stop = [&](WalkEnd end, absl::Status status) {
     walk.end = end;
     walk.status = std::move(status);
-    return walk;
+    return std::move(walk);
   };
 
   for (;;) {
-    if (walk.frames.size() >= options.max_frames) {
-      return stop(WalkEnd::kFrameLimit,
-                  absl::ResourceExhaustedError(
-                      absl::StrFormat("stopped after %u frames", options.max_frames)));
-    }
     StackFrame& cur = walk.frames.back();
-    if (!cur.context.IsKnown(kRsp)) {
-      return stop(WalkEnd::kUnwindFailed, absl::FailedPreconditionError("RSP unknown"));
-    }
     // A return address points after its CALL, possibly at the start of the
     // next function when the call was the last instruction: look up RIP - 1.
     const uint64_t lookup_pc = cur.exact_rip ? cur.rip : cur.rip - 1;
     const Module* module = modules.Find(lookup_pc);
     cur.module = module;
+    if (walk.frames.size() >= options.max_frames) {
+      return stop(WalkEnd::kFrameLimit,
+                  absl::ResourceExhaustedError(
+                      absl::StrFormat("stopped after %u frames", options.max_frames)));
+    }
+    if (!cur.context.IsKnown(kRsp)) {
+      return stop(WalkEnd::kUnwindFailed,
+                  absl::FailedPreconditionError(absl::StrFormat(
+                      "frame %u at 0x%x: RSP unknown", walk.frames.size() - 1, cur.rip)));
+    }
     if (module == nullptr) {
       return stop(WalkEnd::kOutsideModules,
                   absl::NotFoundError(absl::StrFormat("0x%x is in no known module", cur.rip)));
@@ -121,7 +123,7 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
       // A return address just past the function (a call as its last
       // instruction) cannot be in this function's epilog.
       unwind_options.detect_epilog =
-          cur.exact_rip || fn.function_entry.Contains(static_cast<uint32_t>(cur.rip - module->base));
+          cur.exact_rip || fn.found.Contains(static_cast<uint32_t>(cur.rip - module->base));
       absl::StatusOr<UnwindStep> step = VirtualUnwind(*module->unwind, module->base, cur.rip,
                                                       fn.function_entry, next, memory,
                                                       unwind_options);

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "epilog_shape.h"
 #include "restack/unwind/unwind_info.h"
@@ -117,14 +118,16 @@ class Unwinder {
     return absl::OkStatus();
   }
 
+  // Decodes the UNWIND_INFO of `entry`; a chained parent that is indirect is
+  // corrupt data. Notes are reported once per UNWIND_INFO.
   absl::StatusOr<UnwindInfo> Decode(const RuntimeFunction& entry) {
     if (entry.IsIndirect()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: RUNTIME_FUNCTION [0x%x, 0x%x) is indirect (UnwindData 0x%x); resolve it first",
+      return absl::DataLossError(absl::StrFormat(
+          "%s: chained parent RUNTIME_FUNCTION [0x%x, 0x%x) is indirect (UnwindData 0x%x)",
           image_.name(), entry.begin, entry.end, entry.unwind_data));
     }
     absl::StatusOr<UnwindInfo> info = DecodeUnwindInfo(image_, entry.unwind_data);
-    if (info.ok()) {
+    if (info.ok() && noted_.insert(info->rva).second) {
       for (const std::string& note : info->notes) step_.warnings.push_back({info->rva, note});
     }
     return info;
@@ -135,7 +138,7 @@ class Unwinder {
                                         internal::EpilogShape& shape);
   absl::Status EmulateVersion1Epilog(const internal::EpilogShape& shape);
   absl::Status UnwindEpilogue(RuntimeFunction entry, uint32_t epilogue_offset);
-  absl::Status UnwindPrologue(RuntimeFunction entry, uint64_t frame_base);
+  absl::Status UnwindPrologue(RuntimeFunction entry, UnwindInfo first, uint64_t frame_base);
   absl::StatusOr<bool> SameFunction(const RuntimeFunction& entry, uint32_t target_rva,
                                     RuntimeFunction& primary) const;
 
@@ -146,6 +149,7 @@ class Unwinder {
   const MemoryReader& memory_;
   RegisterContext& ctx_;
   UnwindStep& step_;
+  absl::flat_hash_set<uint32_t> noted_;  // UNWIND_INFOs whose notes were reported
 };
 
 // The establisher frame, as VirtualUnwind computes it before unwinding.
@@ -174,14 +178,14 @@ absl::StatusOr<uint64_t> Unwinder::EstablisherFrame(const RuntimeFunction& entry
 // root starts where `entry`'s does; `primary` receives that root.
 absl::StatusOr<bool> Unwinder::SameFunction(const RuntimeFunction& entry, uint32_t target_rva,
                                             RuntimeFunction& primary) const {
-  absl::StatusOr<RuntimeFunction> own = table_.PrimaryEntry(entry);
-  if (!own.ok()) return own.status();
+  // Like LookupPrimaryFunctionEntry, a chain that cannot be followed stops
+  // at the entry reached.
+  const RuntimeFunction own = table_.PrimaryEntry(entry).value_or(entry);
   absl::StatusOr<std::optional<RuntimeFunction>> target = table_.LookupFunctionEntry(target_rva);
   if (!target.ok() || !target->has_value()) return false;
-  absl::StatusOr<RuntimeFunction> target_primary = table_.PrimaryEntry(**target);
-  if (!target_primary.ok()) return false;
-  if (target_primary->begin != own->begin) return false;
-  primary = *own;
+  const RuntimeFunction target_primary = table_.PrimaryEntry(**target).value_or(**target);
+  if (target_primary.begin != own.begin) return false;
+  primary = own;
   return true;
 }
 
@@ -301,11 +305,15 @@ absl::Status Unwinder::UnwindEpilogue(RuntimeFunction entry, uint32_t epilogue_o
 }
 
 // Undoes the prolog codes of `entry` and its chained parents.
-absl::Status Unwinder::UnwindPrologue(RuntimeFunction entry, uint64_t frame_base) {
+absl::Status Unwinder::UnwindPrologue(RuntimeFunction entry, UnwindInfo first,
+                                      uint64_t frame_base) {
+  UnwindInfo info = std::move(first);
   for (int depth = 0;; ++depth) {
-    absl::StatusOr<UnwindInfo> decoded = Decode(entry);
-    if (!decoded.ok()) return decoded.status();
-    const UnwindInfo& info = *decoded;
+    if (depth > 0) {
+      absl::StatusOr<UnwindInfo> decoded = Decode(entry);
+      if (!decoded.ok()) return decoded.status();
+      info = *std::move(decoded);
+    }
     const uint32_t prolog_offset = static_cast<uint32_t>(pc_ - (entry.begin + base_));
     bool machine_frame = false;
     for (const UnwindCode& code : info.codes) {
@@ -374,15 +382,21 @@ absl::Status Unwinder::UnwindPrologue(RuntimeFunction entry, uint64_t frame_base
 }
 
 absl::Status Unwinder::Run(const RuntimeFunction& entry, const UnwindOptions& options) {
+  if (entry.IsIndirect()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: RUNTIME_FUNCTION [0x%x, 0x%x) is indirect (UnwindData 0x%x); resolve it first",
+        image_.name(), entry.begin, entry.end, entry.unwind_data));
+  }
   absl::StatusOr<UnwindInfo> decoded = Decode(entry);
   if (!decoded.ok()) return decoded.status();
-  const UnwindInfo& info = *decoded;
+  UnwindInfo& info = *decoded;
   const uint32_t prolog_offset = static_cast<uint32_t>(pc_ - (entry.begin + base_));
   step_.in_prolog = prolog_offset < info.size_of_prolog;
 
+  // The establisher frame, as VirtualUnwind computes it first; an epilog does
+  // not need it, so an unknown frame register only matters for the prolog.
   absl::StatusOr<uint64_t> frame = EstablisherFrame(entry, info);
-  if (!frame.ok()) return frame.status();
-  step_.establisher_frame = *frame;
+  if (frame.ok()) step_.establisher_frame = *frame;
 
   if (options.detect_epilog) {
     if (info.version < 2) {
@@ -415,7 +429,8 @@ absl::Status Unwinder::Run(const RuntimeFunction& entry, const UnwindOptions& op
     }
   }
 
-  if (absl::Status s = UnwindPrologue(entry, *frame); !s.ok()) return s;
+  if (!frame.ok()) return frame.status();
+  if (absl::Status s = UnwindPrologue(entry, std::move(info), *frame); !s.ok()) return s;
 
   if (options.handler_type != 0) {
     absl::StatusOr<UnwindInfo> root = Decode(step_.primary_entry);

@@ -111,6 +111,8 @@ class PeImage {
   absl::StatusOr<std::span<const uint8_t>> ReadRva(uint32_t rva, uint32_t size) const;
   // Up to `max` bytes at `rva`, fewer where backing data ends (maybe none).
   std::span<const uint8_t> BytesAt(uint32_t rva, uint32_t max) const;
+  // Offset of IMAGE_OPTIONAL_HEADER64.SizeOfImage in the headers, for messages.
+  uint64_t OffsetOfSizeOfImage() const { return size_of_image_offset_; }
   // File offset of `rva` (kFile layout), for messages; the RVA itself otherwise.
   std::optional<uint64_t> OffsetOfRva(uint32_t rva) const;
 
@@ -146,6 +148,8 @@ class PeImage {
   uint16_t characteristics_ = 0;
   uint16_t subsystem_ = 0;
   std::vector<PeSection> sections_;
+  std::vector<size_t> sections_by_address_;  // indexes into sections_, by VirtualAddress
+  uint64_t size_of_image_offset_ = 0;
   std::vector<ImageDataDirectory> directories_;
   std::optional<CodeViewRecord> codeview_;
   std::vector<Warning> warnings_;

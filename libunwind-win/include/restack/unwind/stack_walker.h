@@ -64,7 +64,9 @@ struct StackFrame {
   // RIP is where execution continues (a context or machine frame) rather
   // than a return address; return addresses are looked up at RIP - 1.
   bool exact_rip = true;
-  const Module* module = nullptr;  // owned by the ModuleMap; null outside modules
+  // The containing module, owned by the ModuleMap (valid while the map is not
+  // changed); null outside modules.
+  const Module* module = nullptr;
   std::optional<FunctionResolution> function;  // .pdata of this frame, if any
   // How this frame was unwound to reach its caller (set except on the last).
   bool unwound_in_epilog = false;

@@ -30,11 +30,15 @@ struct UnwindOptions {
 
 // What one unwind step found, beside the updated context.
 struct UnwindStep {
-  uint64_t establisher_frame = 0;  // RSP, or frame register - FrameOffset*16
+  // RSP, or frame register - FrameOffset*16 (0 when an epilog was unwound
+  // without a known frame register).
+  uint64_t establisher_frame = 0;
   bool in_epilog = false;          // control was in an epilog, emulated forward
   bool in_prolog = false;          // control was inside function_entry's prolog
   bool machine_frame = false;      // UWOP_PUSH_MACHFRAME restored RIP/RSP (no return pop)
-  RuntimeFunction primary_entry;   // chain root reached by the prolog unwind
+  // The chain root reached by a prolog unwind; after an epilog, the entry
+  // whose epilog it was.
+  RuntimeFunction primary_entry;
   std::optional<uint64_t> handler;      // language handler address (see handler_type)
   std::optional<uint64_t> handler_data;  // its data
   absl::InlinedVector<Warning, 1> warnings;  // saved registers not in memory, reserved codes
