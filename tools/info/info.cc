@@ -7,6 +7,7 @@
 #include "common/input_file.h"
 #include "image_report.h"
 #include "minidump_report.h"
+#include "status_report.h"
 #include "restack/dump/minidump.h"
 #include "restack/unwind/pe_image.h"
 #include "restack/unwind/runtime_function_table.h"
@@ -14,6 +15,7 @@
 namespace restack::tools {
 
 int RunInfo(const InfoToolOptions& options, std::ostream& out, std::ostream& err) {
+  if (!options.status.empty()) return RunStatusReport(options.status, options.json, out, err);
   absl::StatusOr<InputFile> input = OpenInput(options.path);
   if (!input.ok()) {
     err << "restack-info: " << input.status().message() << "\n";
