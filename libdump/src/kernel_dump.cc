@@ -29,6 +29,7 @@ struct KernelDump::State {
   std::vector<KernelModule> modules;
   std::vector<UnloadedDriver> unloaded;
   std::vector<ProcessorContext> contexts;
+  std::optional<uint32_t> bugcheck_processor;
   std::vector<SecondaryData> secondary;
   std::vector<Warning> warnings;
 };
@@ -387,6 +388,31 @@ void KernelDump::ReadKernelFacts() {
   if (kdbg_usable) {
     s.contexts = ReadProcessorContexts(*this, *s.kdbg, s.header.NumberProcessors, warnings);
   }
+  s.bugcheck_processor = FindBugcheckProcessor();
+}
+
+std::optional<uint32_t> KernelDump::FindBugcheckProcessor() const {
+  const State& s = *s_;
+  // A triage dump copies the bugchecking processor's KPRCB, which holds its number.
+  if (s.triage && s.kdbg && !s.kdbg->encoded && s.kdbg->offset_prcb_number != 0) {
+    uint16_t number;
+    if (ReadStruct(s.bytes, uint64_t{s.triage->header.PrcbOffset} + s.kdbg->offset_prcb_number,
+                   &number) &&
+        number < s.header.NumberProcessors) {
+      return number;
+    }
+  }
+  if (!s.header_context) return std::nullopt;
+  const uint64_t rsp = s.header_context->rsp();
+  for (const ProcessorContext& pc : s.contexts) {
+    if (pc.context.rip == s.header_context->rip && pc.context.rsp() == rsp) return pc.processor;
+  }
+  // KeBugCheckEx runs on the stack of the fault the header context describes.
+  constexpr uint64_t kKernelStackSpan = 0x20000;
+  for (const ProcessorContext& pc : s.contexts) {
+    if (pc.context.rsp() <= rsp && rsp - pc.context.rsp() < kKernelStackSpan) return pc.processor;
+  }
+  return std::nullopt;
 }
 
 const std::string& KernelDump::name() const { return s_->name; }
@@ -408,6 +434,7 @@ const std::vector<ProcessorContext>& KernelDump::processor_contexts() const {
   return s_->contexts;
 }
 const std::vector<SecondaryData>& KernelDump::secondary_data() const { return s_->secondary; }
+std::optional<uint32_t> KernelDump::bugcheck_processor() const { return s_->bugcheck_processor; }
 const std::vector<Warning>& KernelDump::warnings() const { return s_->warnings; }
 
 std::optional<std::pair<uint64_t, uint64_t>> KernelDump::stack_window() const {

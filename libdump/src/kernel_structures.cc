@@ -79,6 +79,7 @@ std::optional<DebuggerData> ReadDebuggerData(const AddressSpace& memory, uint64_
     d.size_prcb = FieldAt<uint16_t>(block, O::kSizePrcb);
     d.offset_prcb_current_thread = FieldAt<uint16_t>(block, O::kOffsetPrcbCurrentThread);
     d.offset_prcb_proc_state_context = FieldAt<uint16_t>(block, O::kOffsetPrcbProcStateContext);
+    d.offset_prcb_number = FieldAt<uint16_t>(block, O::kOffsetPrcbNumber);
   }
   if (d.size >= O::kMinimumSize) d.offset_prcb_context = FieldAt<uint16_t>(block, O::kOffsetPrcbContext);
   return d;

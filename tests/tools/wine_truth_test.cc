@@ -69,10 +69,11 @@ TEST_P(WineTruthTest, WalkEqualsTheRecordedTruth) {
   absl::StatusOr<InputFile> input = OpenInput(dump_path);
   ASSERT_TRUE(input.ok()) << input.status();
   const sym::ImageLocator locator({kStore});
-  absl::StatusOr<std::unique_ptr<MinidumpTarget>> target =
-      OpenMinidumpTarget(input->bytes, input->owner, input->name, locator);
+  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+      OpenDumpTarget(input->bytes, input->owner, input->name, locator);
   ASSERT_TRUE(target.ok()) << target.status();
-  const dump::Minidump& dump = (*target)->dump;
+  ASSERT_TRUE((*target)->minidump.has_value());
+  const dump::Minidump& dump = *(*target)->minidump;
 
   size_t frames_compared = 0;
   for (const nlohmann::json& t : truth["threads"]) {

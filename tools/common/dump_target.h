@@ -1,11 +1,13 @@
-// dump_target.h - a minidump wired to the unwinder: memory, contexts, modules with images
+// dump_target.h - a dump (user minidump or kernel dump) wired to the unwinder
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "restack/dump/kernel_dump.h"
 #include "restack/dump/minidump.h"
 #include "restack/sym/image_locator.h"
 #include "restack/unwind/memory_reader.h"
@@ -33,21 +35,31 @@ unwind::RegisterContext ToRegisterContext(const dump::X64Context& context);
 // The file name part of a module path ("C:\windows\system32\ntdll.dll" -> "ntdll.dll").
 std::string ModuleFileName(const std::string& path);
 
-// A minidump ready to walk.
-struct MinidumpTarget {
-  dump::Minidump dump;
+// A dump of either kind, with its modules' images attached where found.
+struct DumpTarget {
+  std::optional<dump::Minidump> minidump;  // exactly one of these is set
+  std::optional<dump::KernelDump> kernel;
   std::unique_ptr<DumpMemory> memory;
   unwind::ModuleMap modules;
   std::vector<std::string> warnings;  // modules without images, bad module entries
+
+  const dump::AddressSpace& space() const;
+  const std::string& name() const;
+  // Warnings libdump recorded while reading the file.
+  const std::vector<dump::Warning>& dump_warnings() const;
 };
 
-// Parses `bytes` as a minidump and attaches an image to each module that
-// `locator` can find.
-absl::StatusOr<std::unique_ptr<MinidumpTarget>> OpenMinidumpTarget(
-    std::span<const uint8_t> bytes, std::shared_ptr<const void> owner, const std::string& name,
-    const sym::ImageLocator& locator);
+// Recognises `bytes` by content (MDMP or PAGEDU64), parses it and attaches an
+// image to each module `locator` can find.
+absl::StatusOr<std::unique_ptr<DumpTarget>> OpenDumpTarget(std::span<const uint8_t> bytes,
+                                                           std::shared_ptr<const void> owner,
+                                                           const std::string& name,
+                                                           const sym::ImageLocator& locator);
 
 // The stack bounds of a minidump thread: its captured stack memory.
 std::vector<unwind::StackBounds> ThreadStackBounds(const dump::Thread& thread);
+
+// Reads and parses the x64 CONTEXT at `address` of the target (WinDbg's .cxr).
+absl::StatusOr<dump::X64Context> ReadContextRecord(const DumpTarget& target, uint64_t address);
 
 }  // namespace restack::tools

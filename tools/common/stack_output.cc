@@ -6,6 +6,10 @@
 
 namespace restack::tools {
 
+std::string JsonLine(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string FormatAddress(uint64_t address) {
   return absl::StrFormat("%08x`%08x", address >> 32, address & 0xffffffff);
 }
@@ -29,11 +33,22 @@ std::string RetAddrText(const unwind::StackWalk& walk, size_t i) {
 
 }  // namespace
 
+std::string StackTitle(const StackOrigin& o) {
+  if (o.context == "header") return "   DUMP_HEADER64.ContextRecord";
+  if (o.context == "bugcheck" || o.context == "processor") {
+    return absl::StrFormat("%s  Processor %u%s  KPRCB %s  Thread %s  (%s)",
+                           o.context == "bugcheck" ? "#" : " ", o.processor.value_or(0),
+                           o.context == "bugcheck" ? " (bugcheck)" : "", FormatAddress(o.prcb),
+                           FormatAddress(o.kernel_thread), o.context_source);
+  }
+  if (o.context == "cxr") return absl::StrFormat("   .cxr %s", FormatAddress(o.cxr));
+  return absl::StrFormat("%s %2u  Id: %x Suspend: %u Teb: %s (%s context)",
+                         o.context == "exception" ? "#" : " ", o.thread_index, o.thread_id,
+                         o.suspend_count, FormatAddress(o.teb), o.context);
+}
+
 void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out) {
-  out << absl::StrFormat("%s %2u  Id: %x Suspend: %u Teb: %s (%s context)\n",
-                         origin.context == "exception" ? "#" : " ", origin.thread_index,
-                         origin.thread_id, origin.suspend_count, FormatAddress(origin.teb),
-                         origin.context);
+  out << StackTitle(origin) << "\n";
   out << " # Child-SP          RetAddr               Call Site\n";
   bool heuristic = false;
   for (size_t i = 0; i < walk.frames.size(); ++i) {
@@ -83,6 +98,8 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
       j["offset"] = Hex(f.rip - f.module->base);
     } else {
       j["module"] = nullptr;
+      j["module_base"] = nullptr;
+      j["offset"] = nullptr;
     }
     j["trust"] = std::string(unwind::FrameTrustName(f.trust));
     nlohmann::json known = nlohmann::json::array();
@@ -96,6 +113,9 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
         if (f.context.IsKnown(r)) regs[std::string(unwind::GprName(r))] = Hex(f.context.gpr[r]);
       }
       if (f.context.IsKnown(unwind::kRegRip)) regs["rip"] = Hex(f.context.rip);
+      if (f.context.IsKnown(unwind::kRegEflags)) regs["eflags"] = Hex(f.context.eflags);
+      if (f.context.IsKnown(unwind::kRegCs)) regs["cs"] = Hex(f.context.cs);
+      if (f.context.IsKnown(unwind::kRegSs)) regs["ss"] = Hex(f.context.ss);
       for (unsigned x = 0; x < 16; ++x) {
         if (f.context.IsKnown(unwind::kRegXmm0 + x)) {
           regs[absl::StrFormat("xmm%u", x)] =
@@ -127,10 +147,8 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
   }
   nlohmann::json warnings = nlohmann::json::array();
   for (const unwind::Warning& w : walk.warnings) warnings.push_back(w.what);
-  return {
+  nlohmann::json out = {
       {"dump", origin.dump},
-      {"thread_id", origin.thread_id},
-      {"thread_index", origin.thread_index},
       {"context", origin.context},
       {"frames", frames},
       {"end", std::string(unwind::WalkEndName(walk.end))},
@@ -138,6 +156,18 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
       {"end_detail", std::string(walk.status.message())},
       {"warnings", warnings},
   };
+  if (origin.context == "exception" || origin.context == "thread") {
+    out["thread_id"] = origin.thread_id;
+    out["thread_index"] = origin.thread_index;
+  }
+  if (origin.processor) {
+    out["processor"] = *origin.processor;
+    out["prcb"] = Hex(origin.prcb);
+    out["kernel_thread"] = Hex(origin.kernel_thread);
+    out["context_source"] = origin.context_source;
+  }
+  if (origin.context == "cxr") out["cxr"] = Hex(origin.cxr);
+  return out;
 }
 
 }  // namespace restack::tools

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -12,17 +13,31 @@ namespace restack::tools {
 
 // Where a stack came from, for headers and JSON.
 struct StackOrigin {
-  std::string dump;        // dump file name
+  std::string dump;  // dump file name
+  // "exception" or "thread" (user minidumps); "bugcheck" (the bugchecking
+  // processor's KPRCB context), "processor" (another KPRCB's), "header"
+  // (DUMP_HEADER64.ContextRecord) or "cxr" (a CONTEXT record in memory) for
+  // kernel dumps.
+  std::string context;
+  // User minidumps.
   uint32_t thread_id = 0;
   uint32_t thread_index = 0;  // position in the thread list
   uint32_t suspend_count = 0;
   uint64_t teb = 0;
-  std::string context;     // "exception" or "thread"
+  // Kernel dumps.
+  std::optional<uint32_t> processor;
+  uint64_t prcb = 0;
+  uint64_t kernel_thread = 0;
+  std::string context_source;  // "prcb-context", "prcb-processor-state"
+  uint64_t cxr = 0;            // address of the CONTEXT record for "cxr"
 };
 
 struct StackOutputOptions {
   bool registers = false;  // JSON: include the known registers' values per frame
 };
+
+// The line above a stack: the thread, processor or CONTEXT it starts from.
+std::string StackTitle(const StackOrigin& origin);
 
 // "00000000`0022fe28", as WinDbg prints 64-bit addresses.
 std::string FormatAddress(uint64_t address);
@@ -34,6 +49,10 @@ std::string CallSite(const unwind::StackFrame& frame);
 // WinDbg `kn`: frame number, Child-SP, RetAddr, Call Site; a trailing
 // "[trust: ...]" on frames found by anything but unwind data; warnings after.
 void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out);
+
+// One line of JSON. Strings that are not valid UTF-8 (names from dumps and
+// images are untrusted) are written with U+FFFD replacements, never thrown on.
+std::string JsonLine(const nlohmann::json& value);
 
 // One JSON Lines object (docs/tools.md#restack-walk-json).
 nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& walk,

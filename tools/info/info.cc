@@ -4,10 +4,13 @@
 #include <cstring>
 
 #include "common/exit_code.h"
+#include "common/stack_output.h"
 #include "common/input_file.h"
 #include "image_report.h"
+#include "kernel_report.h"
 #include "minidump_report.h"
 #include "status_report.h"
+#include "restack/dump/kernel_dump.h"
 #include "restack/dump/minidump.h"
 #include "restack/unwind/pe_image.h"
 #include "restack/unwind/runtime_function_table.h"
@@ -29,9 +32,22 @@ int RunInfo(const InfoToolOptions& options, std::ostream& out, std::ostream& err
       return kExitError;
     }
     if (options.json) {
-      out << MinidumpToJson(*d).dump() << "\n";
+      out << JsonLine(MinidumpToJson(*d)) << "\n";
     } else {
       PrintMinidumpText(*d, out);
+    }
+    return d->warnings().empty() ? kExitOk : kExitPartial;
+  }
+  if (b.size() >= 4 && std::memcmp(b.data(), "PAGE", 4) == 0) {
+    absl::StatusOr<dump::KernelDump> d = dump::KernelDump::FromBytes(b, input->owner, input->name);
+    if (!d.ok()) {
+      err << "restack-info: " << d.status().message() << "\n";
+      return kExitError;
+    }
+    if (options.json) {
+      out << JsonLine(KernelDumpToJson(*d)) << "\n";
+    } else {
+      PrintKernelDumpText(*d, out);
     }
     return d->warnings().empty() ? kExitOk : kExitPartial;
   }
@@ -50,7 +66,7 @@ int RunInfo(const InfoToolOptions& options, std::ostream& out, std::ostream& err
     }
     UnwindCounts counts;
     if (options.json) {
-      out << ImageToJson(*shared, *table, options.unwind, &counts).dump() << "\n";
+      out << JsonLine(ImageToJson(*shared, *table, options.unwind, &counts)) << "\n";
     } else {
       counts = PrintImageText(*shared, *table, options.unwind, out);
     }
@@ -58,7 +74,7 @@ int RunInfo(const InfoToolOptions& options, std::ostream& out, std::ostream& err
     return partial ? kExitPartial : kExitOk;
   }
   err << "restack-info: " << input->name
-      << ": offset 0x0: not a PE image (MZ) or user minidump (MDMP)\n";
+      << ": offset 0x0: not a PE image (MZ), user minidump (MDMP) or kernel dump (PAGEDU64)\n";
   return kExitError;
 }
 

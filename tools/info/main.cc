@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
       "example:\n"
       "  restack-info --unwind ../shared/real/symbols/amdppm.sys/c9c030003b000/amdppm.sys\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
+  if (!restack::tools::CheckFlags(argc, argv, "restack-info", {"unwind", "json"}, {"status"})) {
+    return restack::tools::kExitUsage;
+  }
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   restack::tools::InfoToolOptions options;

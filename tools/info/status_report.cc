@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "common/exit_code.h"
+#include "common/stack_output.h"
 #include "restack/dump/bugcheck_names.h"
 #include "restack/dump/ntstatus.h"
 
@@ -128,7 +129,7 @@ int RunStatusReport(std::string_view value, bool json, std::ostream& out, std::o
     return kExitUsage;
   }
   if (json) {
-    out << StatusToJson(*status).dump() << "\n";
+    out << JsonLine(StatusToJson(*status)) << "\n";
   } else {
     PrintStatusText(*status, out);
   }

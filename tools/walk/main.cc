@@ -14,6 +14,9 @@ ABSL_FLAG(std::string, images, "",
           "(default: $_NT_EXECUTABLE_IMAGE_PATH)");
 ABSL_FLAG(bool, all, false, "walk every thread, not only the exception thread");
 ABSL_FLAG(std::string, thread, "", "walk only this thread id (hex, e.g. 0x1a30)");
+ABSL_FLAG(int, cpu, -1, "kernel dumps: walk this processor's context");
+ABSL_FLAG(std::string, cxr, "", "start from the CONTEXT record at this address (hex), as .cxr");
+ABSL_FLAG(bool, header, false, "kernel dumps: walk DUMP_HEADER64.ContextRecord");
 ABSL_FLAG(bool, json, false, "JSON Lines: one object per stack (docs/tools.md)");
 ABSL_FLAG(bool, registers, false, "with --json: the known registers' values per frame");
 ABSL_FLAG(int, max_frames, 1024, "stop a stack after this many frames");
@@ -21,13 +24,18 @@ ABSL_FLAG(bool, verbose, false, "list every module whose image was not found or 
 
 int main(int argc, char** argv) {
   constexpr char kUsage[] =
-      "restack-walk: walks the stacks of Windows x64 minidumps\n\n"
+      "restack-walk: walks the stacks of Windows x64 user minidumps and kernel dumps\n\n"
       "usage: restack-walk [flags] DUMP...   ('-' reads a dump from stdin)\n\n"
       "flags:\n"
       "  --images ROOTS     ';'-separated symbol-store roots or plain directories holding\n"
       "                     the images (default: $_NT_EXECUTABLE_IMAGE_PATH)\n"
-      "  --all              every thread, not only the exception thread\n"
+      "  --all              every thread (kernel dumps: every processor)\n"
       "  --thread TID       only this thread (hex id, e.g. 0x1a30)\n"
+      "  --cpu N            kernel dumps: processor N's context (default: the processor\n"
+      "                     that bugchecked, as WinDbg's first k; --all: every processor)\n"
+      "  --header           kernel dumps: the dump header's ContextRecord\n"
+      "  --cxr ADDR         start from the CONTEXT record at ADDR (as WinDbg's .cxr;\n"
+      "                     bugcheck 0x7E/0x1000007E gives it as parameter 4)\n"
       "  --json             JSON Lines, one object per stack (docs/tools.md)\n"
       "  --registers        with --json: the known registers' values per frame\n"
       "  --max_frames N     stop a stack after N frames (default 1024)\n"
@@ -36,6 +44,11 @@ int main(int argc, char** argv) {
       "example:\n"
       "  restack-walk --images tests/fixtures/store tests/fixtures/wine/exception.dmp\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
+  if (!restack::tools::CheckFlags(argc, argv, "restack-walk",
+                                  {"all", "header", "json", "registers", "verbose"},
+                                  {"images", "thread", "cpu", "cxr", "max_frames"})) {
+    return restack::tools::kExitUsage;
+  }
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   restack::tools::WalkToolOptions options;
@@ -49,12 +62,23 @@ int main(int argc, char** argv) {
   options.json = absl::GetFlag(FLAGS_json);
   options.registers = absl::GetFlag(FLAGS_registers);
   options.verbose = absl::GetFlag(FLAGS_verbose);
+  options.header_context = absl::GetFlag(FLAGS_header);
   options.max_frames = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_frames)));
   if (std::string t = absl::GetFlag(FLAGS_thread); !t.empty()) {
     char* end = nullptr;
-    options.thread_id = static_cast<uint32_t>(std::strtoul(t.c_str(), &end, 16));
-    if (end == t.c_str() || *end != '\0') {
+    const unsigned long long id = std::strtoull(t.c_str(), &end, 16);
+    options.thread_id = static_cast<uint32_t>(id);
+    if (end == t.c_str() || *end != '\0' || id > UINT32_MAX) {
       std::cerr << "restack-walk: --thread: not a hex thread id: " << t << "\n";
+      return restack::tools::kExitUsage;
+    }
+  }
+  if (int cpu = absl::GetFlag(FLAGS_cpu); cpu >= 0) options.cpu = static_cast<uint32_t>(cpu);
+  if (std::string c = absl::GetFlag(FLAGS_cxr); !c.empty()) {
+    char* end = nullptr;
+    options.cxr = std::strtoull(c.c_str(), &end, 16);
+    if (end == c.c_str() || *end != '\0') {
+      std::cerr << "restack-walk: --cxr: not a hex address: " << c << "\n";
       return restack::tools::kExitUsage;
     }
   }

@@ -1,4 +1,4 @@
-// walk.cc - restack-walk: open each dump, pick threads, walk, print
+// walk.cc - restack-walk: open each dump, pick the contexts, walk, print
 #include "walk.h"
 
 #include "absl/strings/str_format.h"
@@ -20,16 +20,19 @@ std::vector<std::string> SplitPathList(const std::string& list) {
 
 namespace {
 
-struct Selected {
-  const dump::Thread* thread;
-  uint32_t index;
-  const dump::X64Context* context;
-  std::string source;
+// One stack to walk: where it starts and how it is labelled.
+struct StackStart {
+  StackOrigin origin;
+  std::optional<dump::X64Context> context;  // nullopt: the thread has none
+  std::vector<unwind::StackBounds> bounds;
 };
 
-std::vector<Selected> SelectThreads(const dump::Minidump& dump, const WalkToolOptions& options) {
+// Minidumps: the exception thread by default, every thread without an
+// exception stream or with --all, one thread with --thread.
+std::vector<StackStart> MinidumpStacks(const dump::Minidump& dump,
+                                       const WalkToolOptions& options) {
   const std::optional<dump::ExceptionInfo>& exception = dump.exception();
-  std::vector<Selected> out;
+  std::vector<StackStart> out;
   const bool every = options.all_threads || (!options.thread_id && !exception);
   for (uint32_t i = 0; i < dump.threads().size(); ++i) {
     const dump::Thread& t = dump.threads()[i];
@@ -38,12 +41,59 @@ std::vector<Selected> SelectThreads(const dump::Minidump& dump, const WalkToolOp
                           : !every && !is_exception_thread) {
       continue;
     }
+    StackStart s;
+    s.origin.dump = dump.name();
+    s.origin.thread_id = t.thread_id;
+    s.origin.thread_index = i;
+    s.origin.suspend_count = t.suspend_count;
+    s.origin.teb = t.teb;
+    s.bounds = ThreadStackBounds(t);
     if (is_exception_thread && exception->context) {
-      out.push_back({&t, i, &*exception->context, "exception"});
+      s.origin.context = "exception";
+      s.context = *exception->context;
     } else {
-      out.push_back({&t, i, t.context ? &*t.context : nullptr, "thread"});
+      s.origin.context = "thread";
+      s.context = t.context;
     }
+    out.push_back(std::move(s));
   }
+  return out;
+}
+
+// Kernel dumps: the bugchecking processor's context by default (WinDbg's
+// first `k`), the header's ContextRecord with --header, a processor's with
+// --cpu, every processor's with --all.
+std::vector<StackStart> KernelStacks(const dump::KernelDump& dump,
+                                     const WalkToolOptions& options) {
+  std::vector<StackStart> out;
+  auto header = [&] {
+    StackStart s;
+    s.origin.dump = dump.name();
+    s.origin.context = "header";
+    s.context = dump.header_context();
+    return s;
+  };
+  if (options.header_context) return {header()};
+  const std::optional<uint32_t> bugcheck_cpu = dump.bugcheck_processor();
+  const bool every = options.all_threads;
+  for (const dump::ProcessorContext& pc : dump.processor_contexts()) {
+    const bool wanted = every                    ? true
+                        : options.cpu            ? pc.processor == *options.cpu
+                                                 : bugcheck_cpu && pc.processor == *bugcheck_cpu;
+    if (!wanted) continue;
+    StackStart s;
+    s.origin.dump = dump.name();
+    s.origin.context =
+        bugcheck_cpu && pc.processor == *bugcheck_cpu ? "bugcheck" : "processor";
+    s.origin.processor = pc.processor;
+    s.origin.prcb = pc.prcb;
+    s.origin.kernel_thread = pc.current_thread;
+    s.origin.context_source = pc.source;
+    s.context = pc.context;
+    out.push_back(std::move(s));
+  }
+  // Without a known bugchecking processor, the header's context stands in.
+  if (out.empty() && !options.cpu) out.push_back(header());
   return out;
 }
 
@@ -62,50 +112,74 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       worsen(kExitError);
       continue;
     }
-    absl::StatusOr<std::unique_ptr<MinidumpTarget>> target =
-        OpenMinidumpTarget(input->bytes, input->owner, input->name, locator);
+    absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+        OpenDumpTarget(input->bytes, input->owner, input->name, locator);
     if (!target.ok()) {
       err << "restack-walk: " << target.status().message() << "\n";
       worsen(kExitError);
       continue;
     }
-    const dump::Minidump& dump = (*target)->dump;
-    for (const dump::Warning& w : dump.warnings()) err << "restack-walk: warning: " << w.what << "\n";
+    const DumpTarget& t = **target;
+    for (const dump::Warning& w : t.dump_warnings()) {
+      err << "restack-walk: warning: " << w.what << "\n";
+      worsen(kExitPartial);
+    }
     // Modules without images matter only where a stack needs them, and each
     // walk says so; --verbose lists them all up front.
     if (options.verbose) {
-      for (const std::string& w : (*target)->warnings) {
+      for (const std::string& w : t.warnings) {
         err << "restack-walk: warning: " << input->name << ": " << w << "\n";
       }
     }
-    std::vector<Selected> threads = SelectThreads(dump, options);
-    if (threads.empty()) {
-      err << "restack-walk: " << input->name
-          << (options.thread_id ? absl::StrFormat(": no thread with id 0x%x", *options.thread_id)
-                                : std::string(": no threads"))
-          << "\n";
+    std::vector<StackStart> stacks;
+    if (options.cxr) {
+      absl::StatusOr<dump::X64Context> context = ReadContextRecord(t, *options.cxr);
+      if (!context.ok()) {
+        err << "restack-walk: " << input->name << ": --cxr: " << context.status().message()
+            << "\n";
+        worsen(kExitError);
+        continue;
+      }
+      StackStart s;
+      s.origin.dump = input->name;
+      s.origin.context = "cxr";
+      s.origin.cxr = *options.cxr;
+      s.context = *std::move(context);
+      stacks.push_back(std::move(s));
+    } else if (t.minidump) {
+      if (options.cpu) {
+        err << "restack-walk: " << input->name << ": --cpu applies to kernel dumps\n";
+        worsen(kExitUsage);
+        continue;
+      }
+      stacks = MinidumpStacks(*t.minidump, options);
+    } else {
+      stacks = KernelStacks(*t.kernel, options);
+    }
+    if (stacks.empty()) {
+      std::string what = options.thread_id ? absl::StrFormat("no thread with id 0x%x", *options.thread_id)
+                         : options.cpu     ? absl::StrFormat("no context for processor %u", *options.cpu)
+                                           : "no threads";
+      err << "restack-walk: " << input->name << ": " << what << "\n";
       worsen(kExitError);
       continue;
     }
-    for (const Selected& s : threads) {
-      StackOrigin origin{input->name, s.thread->thread_id, s.index, s.thread->suspend_count,
-                         s.thread->teb, s.source};
-      if (s.context == nullptr) {
-        err << absl::StrFormat("restack-walk: warning: %s: thread 0x%x has no context\n",
-                               input->name, s.thread->thread_id);
+    for (const StackStart& s : stacks) {
+      if (!s.context) {
+        err << "restack-walk: warning: " << input->name << ": " << StackTitle(s.origin)
+            << ": no context\n";
         worsen(kExitPartial);
         continue;
       }
       unwind::WalkOptions walk_options;
       walk_options.max_frames = options.max_frames;
-      walk_options.stacks = ThreadStackBounds(*s.thread);
-      unwind::StackWalk walk = unwind::WalkStack(ToRegisterContext(*s.context),
-                                                 *(*target)->memory, (*target)->modules,
-                                                 walk_options);
+      walk_options.stacks = s.bounds;
+      unwind::StackWalk walk =
+          unwind::WalkStack(ToRegisterContext(*s.context), *t.memory, t.modules, walk_options);
       if (options.json) {
-        out << StackToJson(origin, walk, {options.registers}).dump() << "\n";
+        out << JsonLine(StackToJson(s.origin, walk, {options.registers})) << "\n";
       } else {
-        PrintStackText(origin, walk, out);
+        PrintStackText(s.origin, walk, out);
         out << "\n";
       }
       if (!unwind::IsCompleteEnd(walk.end)) worsen(kExitPartial);

@@ -14,6 +14,9 @@ struct WalkToolOptions {
   std::vector<std::string> image_paths;  // store roots or plain directories
   bool all_threads = false;              // every thread, not just the exception thread
   std::optional<uint32_t> thread_id;     // only this thread
+  std::optional<uint32_t> cpu;           // kernel dumps: this processor's context
+  std::optional<uint64_t> cxr;           // start from the CONTEXT record at this address
+  bool header_context = false;           // kernel dumps: DUMP_HEADER64.ContextRecord
   bool json = false;                     // JSON Lines instead of kn text
   bool registers = false;                // JSON: register values per frame
   size_t max_frames = 1024;

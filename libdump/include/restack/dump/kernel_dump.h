@@ -90,6 +90,7 @@ struct DebuggerData {
   uint16_t size_prcb = 0;
   uint16_t offset_prcb_current_thread = 0;
   uint16_t offset_prcb_proc_state_context = 0;
+  uint16_t offset_prcb_number = 0;
   uint16_t offset_prcb_context = 0;  // 0 before Windows 7
 };
 
@@ -148,6 +149,11 @@ class KernelDump : public AddressSpace {
   const std::vector<UnloadedDriver>& unloaded_drivers() const;
   // One entry per processor whose context could be found.
   const std::vector<ProcessorContext>& processor_contexts() const;
+  // The processor that bugchecked, when the dump tells: the triage dump's
+  // KPRCB copy names it; otherwise the processor whose context is the header
+  // context, or lies deeper on the same kernel stack (KeBugCheckEx called
+  // after the fault the header context describes).
+  std::optional<uint32_t> bugcheck_processor() const;
   const std::vector<SecondaryData>& secondary_data() const;
   const std::vector<Warning>& warnings() const;
 
@@ -173,6 +179,7 @@ class KernelDump : public AddressSpace {
   explicit KernelDump(std::unique_ptr<State> state);
   // KDBG, module lists, unloaded drivers, processor contexts (through ReadVirtual).
   void ReadKernelFacts();
+  std::optional<uint32_t> FindBugcheckProcessor() const;
   std::unique_ptr<State> s_;
 };
 
