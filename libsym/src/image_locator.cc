@@ -45,12 +45,12 @@ bool IsRegularFile(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+}  // namespace
+
 std::string_view BaseName(std::string_view path) {
   const size_t slash = path.find_last_of("/\\");
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
-
-}  // namespace
 
 std::string ImageStoreKey(uint32_t timestamp, uint32_t size_of_image) {
   return absl::StrFormat("%08X%x", timestamp, size_of_image);
@@ -66,33 +66,40 @@ absl::StatusOr<std::shared_ptr<const unwind::PeImage>> OpenImageFile(const std::
   return std::make_shared<const unwind::PeImage>(*std::move(image));
 }
 
-absl::StatusOr<std::string> ImageLocator::Find(std::string_view file_name, uint32_t timestamp,
-                                               uint32_t size_of_image) const {
+absl::StatusOr<std::shared_ptr<const unwind::PeImage>> ImageLocator::Open(
+    std::string_view file_name, uint32_t timestamp, uint32_t size_of_image) const {
   const std::string_view name = BaseName(file_name);
   const std::string key = ImageStoreKey(timestamp, size_of_image);
   std::vector<std::string> looked;
   std::vector<std::string> mismatches;
+  // Opens `path` and checks its identity; a mismatch is noted, never used.
+  auto try_candidate = [&](const std::string& path)
+      -> std::optional<std::shared_ptr<const unwind::PeImage>> {
+    absl::StatusOr<std::shared_ptr<const unwind::PeImage>> image = OpenImageFile(path);
+    if (!image.ok()) {
+      mismatches.push_back(absl::StrFormat("%s: %s", path, image.status().message()));
+      return std::nullopt;
+    }
+    if ((*image)->timestamp() != timestamp || (*image)->size_of_image() != size_of_image) {
+      mismatches.push_back(absl::StrFormat("%s has key %s", path, (*image)->StoreKey()));
+      return std::nullopt;
+    }
+    return *image;
+  };
   for (const std::string& root : roots_) {
     // Symbol store: <root>/<file>/<key>/<file>.
     if (std::optional<std::string> dir = FindEntry(root, name)) {
       if (std::optional<std::string> keyed = FindEntry(*dir, key)) {
         if (std::optional<std::string> file = FindEntry(*keyed, name);
             file && IsRegularFile(*file)) {
-          return *file;
+          if (auto image = try_candidate(*file)) return *image;
         }
       }
       looked.push_back(JoinPath(JoinPath(JoinPath(root, name), key), name));
     }
-    // Plain directory: <root>/<file>, checked against the identity.
+    // Plain directory: <root>/<file>.
     if (std::optional<std::string> file = FindEntry(root, name); file && IsRegularFile(*file)) {
-      absl::StatusOr<std::shared_ptr<const unwind::PeImage>> image = OpenImageFile(*file);
-      if (image.ok() && (timestamp == 0 || (*image)->timestamp() == timestamp) &&
-          (size_of_image == 0 || (*image)->size_of_image() == size_of_image)) {
-        return *file;
-      }
-      mismatches.push_back(
-          image.ok() ? absl::StrFormat("%s has key %s", *file, (*image)->StoreKey())
-                     : absl::StrCat(*file, ": ", image.status().message()));
+      if (auto image = try_candidate(*file)) return *image;
     } else {
       looked.push_back(JoinPath(root, name));
     }
@@ -107,11 +114,12 @@ absl::StatusOr<std::string> ImageLocator::Find(std::string_view file_name, uint3
                                                             : absl::StrJoin(looked, ", ")));
 }
 
-absl::StatusOr<std::shared_ptr<const unwind::PeImage>> ImageLocator::Open(
-    std::string_view file_name, uint32_t timestamp, uint32_t size_of_image) const {
-  absl::StatusOr<std::string> path = Find(file_name, timestamp, size_of_image);
-  if (!path.ok()) return path.status();
-  return OpenImageFile(*path);
+absl::StatusOr<std::string> ImageLocator::Find(std::string_view file_name, uint32_t timestamp,
+                                               uint32_t size_of_image) const {
+  absl::StatusOr<std::shared_ptr<const unwind::PeImage>> image =
+      Open(file_name, timestamp, size_of_image);
+  if (!image.ok()) return image.status();
+  return (*image)->name();
 }
 
 }  // namespace restack::sym

@@ -24,9 +24,12 @@ absl::Status Errno(absl::StatusCode code, const std::string& path, const char* c
 absl::StatusOr<std::shared_ptr<const MappedFile>> MappedFile::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return Errno(errno == ENOENT ? absl::StatusCode::kNotFound
-                                 : absl::StatusCode::kPermissionDenied,
-                 path, "open");
+    const absl::StatusCode code = errno == ENOENT || errno == ENOTDIR
+                                      ? absl::StatusCode::kNotFound
+                                  : errno == EACCES || errno == EPERM
+                                      ? absl::StatusCode::kPermissionDenied
+                                      : absl::StatusCode::kUnavailable;
+    return Errno(code, path, "open");
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {

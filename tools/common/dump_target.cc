@@ -27,10 +27,7 @@ unwind::RegisterContext ToRegisterContext(const dump::X64Context& c) {
   return r;
 }
 
-std::string ModuleFileName(const std::string& path) {
-  const size_t slash = path.find_last_of("/\\");
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
+std::string ModuleFileName(const std::string& path) { return std::string(sym::BaseName(path)); }
 
 const dump::AddressSpace& DumpTarget::space() const {
   if (minidump) return *minidump;

@@ -127,13 +127,14 @@ RowReport Analyse(const unwind::PeImage& image, const unwind::RuntimeFunctionTab
   r.kind = table.KindOf(row);
   RuntimeFunction described = row;
   if (row.IsIndirect()) {
-    absl::StatusOr<RuntimeFunction> t = table.ReadEntryAt(row.IndirectEntryRva());
+    // As RtlLookupFunctionEntry resolves it (one level; a second is corrupt).
+    absl::StatusOr<std::optional<RuntimeFunction>> t = table.LookupFunctionEntry(row.begin);
     if (!t.ok()) {
       r.problem = t.status();
       return r;
     }
-    r.target = *t;
-    described = *t;
+    r.target = **t;
+    described = **t;
   }
   if (!r.kind.ok()) r.problem = r.kind.status();
   r.info = unwind::DecodeUnwindInfo(image, described.unwind_data);

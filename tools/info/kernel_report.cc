@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/stack_output.h"
+#include "restack/sym/image_locator.h"
 #include "restack/dump/bugcheck_names.h"
 #include "restack/dump/ntstatus.h"
 
@@ -65,8 +66,9 @@ void PrintKernelDumpText(const dump::KernelDump& d, std::ostream& out) {
                          "timestamp  image key\n",
                          d.modules().size());
   for (const dump::KernelModule& m : d.modules()) {
-    out << absl::StrFormat("%s %s   %-20s  %08X   %08X%x\n", FormatAddress(m.base),
-                           FormatAddress(m.end()), m.name, m.timestamp, m.timestamp, m.size);
+    out << absl::StrFormat("%s %s   %-20s  %08X   %s\n", FormatAddress(m.base),
+                           FormatAddress(m.end()), m.name, m.timestamp,
+                           sym::ImageStoreKey(m.timestamp, m.size));
   }
   out << absl::StrFormat("Unloaded modules (%u):\n", d.unloaded_drivers().size());
   for (const dump::UnloadedDriver& u : d.unloaded_drivers()) {
@@ -94,7 +96,7 @@ nlohmann::json KernelDumpToJson(const dump::KernelDump& d) {
                        {"size", Hex(m.size)},
                        {"timestamp", Hex(m.timestamp)},
                        {"checksum", Hex(m.checksum)},
-                       {"image_key", absl::StrFormat("%08X%x", m.timestamp, m.size)}});
+                       {"image_key", sym::ImageStoreKey(m.timestamp, m.size)}});
   }
   nlohmann::json unloaded = nlohmann::json::array();
   for (const dump::UnloadedDriver& u : d.unloaded_drivers()) {

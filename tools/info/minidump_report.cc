@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "common/dump_target.h"
 #include "common/stack_output.h"
+#include "restack/sym/image_locator.h"
 
 namespace restack::tools {
 
@@ -53,7 +54,7 @@ nlohmann::json MinidumpToJson(const dump::Minidump& d) {
                        {"base", Hex(m.base)},
                        {"size", Hex(m.size)},
                        {"timestamp", Hex(m.timestamp)},
-                       {"image_key", absl::StrFormat("%08X%x", m.timestamp, m.size)}});
+                       {"image_key", sym::ImageStoreKey(m.timestamp, m.size)}});
   }
   nlohmann::json warnings = nlohmann::json::array();
   for (const dump::Warning& w : d.warnings()) warnings.push_back(w.what);

@@ -15,11 +15,14 @@ namespace restack::sym {
 // Symbol-store key of an image: TimeDateStamp as %08X + SizeOfImage as %x.
 std::string ImageStoreKey(uint32_t timestamp, uint32_t size_of_image);
 
+// The file-name part of a Windows or POSIX path ("C:\\x\\ntdll.dll" -> "ntdll.dll").
+std::string_view BaseName(std::string_view path);
+
 // Looks for images under a list of roots. Each root is probed, in order, as
 // a symbol store (<root>/<file>/<key>/<file>) and as a plain directory
-// (<root>/<file>), with case-insensitive names. A candidate whose
-// TimeDateStamp or SizeOfImage differs from the one asked for is a mismatch:
-// reported, never used.
+// (<root>/<file>), with case-insensitive names. Every candidate, in a store
+// or not, is opened and its TimeDateStamp and SizeOfImage compared with the
+// ones asked for: a mismatch is reported, never used.
 class ImageLocator {
  public:
   explicit ImageLocator(std::vector<std::string> roots) : roots_(std::move(roots)) {}
@@ -30,7 +33,7 @@ class ImageLocator {
   absl::StatusOr<std::string> Find(std::string_view file_name, uint32_t timestamp,
                                    uint32_t size_of_image) const;
 
-  // Find, then map and parse the image.
+  // Finds, maps, parses and checks the image.
   absl::StatusOr<std::shared_ptr<const unwind::PeImage>> Open(std::string_view file_name,
                                                               uint32_t timestamp,
                                                               uint32_t size_of_image) const;
