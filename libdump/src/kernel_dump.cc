@@ -382,7 +382,7 @@ void KernelDump::ReadKernelFacts() {
     const uint64_t head = kdbg_usable && s.kdbg->ps_loaded_module_list != 0
                               ? s.kdbg->ps_loaded_module_list
                               : s.header.PsLoadedModuleList;
-    s.modules = WalkModuleList(*this, head, warnings);
+    s.modules = WalkModuleList(*this, head, s.header.MinorVersion, warnings);
     if (kdbg_usable) s.unloaded = ReadMmUnloadedDrivers(*this, *s.kdbg, warnings);
   }
   if (kdbg_usable) {

@@ -85,8 +85,19 @@ std::optional<DebuggerData> ReadDebuggerData(const AddressSpace& memory, uint64_
   return d;
 }
 
+// TimeDateStamp of the image loaded at `base`, from its PE header in memory.
+std::optional<uint32_t> ImageTimestamp(const AddressSpace& memory, uint64_t base) {
+  std::optional<uint32_t> lfanew = ReadTarget<uint32_t>(memory, base + 0x3C);
+  std::optional<uint16_t> mz = ReadTarget<uint16_t>(memory, base);
+  if (!mz || *mz != 0x5A4D || !lfanew || *lfanew > 0x1000) return std::nullopt;
+  std::optional<uint32_t> pe = ReadTarget<uint32_t>(memory, base + *lfanew);
+  if (!pe || *pe != 0x4550) return std::nullopt;
+  return ReadTarget<uint32_t>(memory, base + *lfanew + 8);  // IMAGE_FILE_HEADER.TimeDateStamp
+}
+
 std::vector<KernelModule> WalkModuleList(const AddressSpace& memory, uint64_t head,
-                                         KernelWarnings& warnings) {
+                                         uint32_t build, KernelWarnings& warnings) {
+  uint32_t unknown_timestamps = 0;
   std::vector<KernelModule> modules;
   std::optional<uint64_t> first = ReadTarget<uint64_t>(memory, head);
   if (!first) {
@@ -116,8 +127,17 @@ std::vector<KernelModule> WalkModuleList(const AddressSpace& memory, uint64_t he
     KernelModule m;
     m.base = e->DllBase;
     m.size = e->SizeOfImage;
-    m.timestamp = e->TimeDateStamp;
     m.checksum = e->CheckSum;
+    // The image's own header is the surest source; failing that, the loader
+    // entry, whose TimeDateStamp moved between Windows versions.
+    if (std::optional<uint32_t> ts = ImageTimestamp(memory, m.base)) {
+      m.timestamp = *ts;
+    } else if (build >= kFirstWindows10Build) {
+      m.timestamp = ReadTarget<uint32_t>(memory, link + kLdrTimeDateStampWindows10).value_or(0);
+    } else if (build < kFirstWindows7Build) {
+      m.timestamp = e->TimeDateStamp;
+    }
+    unknown_timestamps += m.timestamp == 0;
     if (std::optional<std::string> name =
             ReadUnicodeString(memory, e->BaseDllName.Length, e->BaseDllName.Buffer)) {
       m.name = *std::move(name);
@@ -131,6 +151,12 @@ std::vector<KernelModule> WalkModuleList(const AddressSpace& memory, uint64_t he
     }
     modules.push_back(std::move(m));
     link = e->InLoadOrderFlink;
+  }
+  if (unknown_timestamps > 0) {
+    warnings.Add(head, absl::StrFormat("%u of %u modules have no known TimeDateStamp (image "
+                                       "header not in dump, build %u); their images cannot be "
+                                       "matched by key",
+                                       unknown_timestamps, modules.size(), build));
   }
   return modules;
 }

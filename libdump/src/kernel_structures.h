@@ -36,9 +36,11 @@ class KernelWarnings {
 std::optional<DebuggerData> ReadDebuggerData(const AddressSpace& memory, uint64_t address,
                                              KernelWarnings& warnings);
 
-// The modules of the list whose LIST_ENTRY head is at `head`.
+// The modules of the list whose LIST_ENTRY head is at `head`. `build` is the
+// OS build: it decides where KLDR_DATA_TABLE_ENTRY keeps TimeDateStamp when
+// the image's own header is not in the dump.
 std::vector<KernelModule> WalkModuleList(const AddressSpace& memory, uint64_t head,
-                                         KernelWarnings& warnings);
+                                         uint32_t build, KernelWarnings& warnings);
 
 // MmUnloadedDrivers as `kdbg` locates it.
 std::vector<UnloadedDriver> ReadMmUnloadedDrivers(const AddressSpace& memory,

@@ -10,7 +10,6 @@ namespace restack::dump {
 namespace {
 
 constexpr uint32_t kMaxDriverNameChars = 1024;
-constexpr uint32_t kMaxTriageUnloaded = 1024;
 
 void Warn(const ByteReader& file, std::vector<Warning>& warnings, uint64_t offset,
           std::string what) {
@@ -127,22 +126,29 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
       DUMP_DRIVER_ENTRY64 e;
       const uint64_t where = t.DriverListOffset + i * sizeof(DUMP_DRIVER_ENTRY64);
       ReadStruct(file.bytes(), where, &e);
+      // A real entry names itself in the string pool; the first one that does
+      // not ends the list (a lying DriverCount reads no garbage).
+      std::optional<std::string> name;
+      if (e.DriverNameOffset >= t.StringPoolOffset &&
+          e.DriverNameOffset - t.StringPoolOffset < t.StringPoolSize) {
+        name = DumpString(file, e.DriverNameOffset);
+      }
+      if (!name) {
+        Warn(file, warnings, where,
+             absl::StrFormat("DUMP_DRIVER_ENTRY64[%u].DriverNameOffset: 0x%x is no DUMP_STRING "
+                             "in the string pool; driver list cut at %u of %u entries",
+                             i, e.DriverNameOffset, i, t.DriverCount));
+        break;
+      }
       KernelModule m;
       m.base = e.LdrEntry.DllBase;
       m.size = e.LdrEntry.SizeOfImage;
       m.timestamp = e.LdrEntry.TimeDateStamp;
       m.checksum = e.LdrEntry.CheckSum;
-      if (std::optional<std::string> name = DumpString(file, e.DriverNameOffset)) {
-        // The string is the full path ("\SystemRoot\system32\ntoskrnl.exe").
-        m.full_name = *std::move(name);
-        const size_t slash = m.full_name.find_last_of("\\/");
-        m.name = slash == std::string::npos ? m.full_name : m.full_name.substr(slash + 1);
-      } else {
-        Warn(file, warnings, where,
-             absl::StrFormat("DUMP_DRIVER_ENTRY64[%u].DriverNameOffset: no valid DUMP_STRING at "
-                             "0x%x",
-                             i, e.DriverNameOffset));
-      }
+      // The string is the full path ("\SystemRoot\system32\ntoskrnl.exe").
+      m.full_name = *std::move(name);
+      const size_t slash = m.full_name.find_last_of("\\/");
+      m.name = slash == std::string::npos ? m.full_name : m.full_name.substr(slash + 1);
       c.drivers.push_back(std::move(m));
     }
   }
@@ -156,20 +162,30 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
     } else {
       const uint64_t first = uint64_t{t.UnloadedDriversOffset} + 8;
       const uint64_t room = file.Remaining(first) / sizeof(DUMP_UNLOADED_DRIVERS64);
-      uint64_t n = std::min<uint64_t>({count, room, kMaxTriageUnloaded});
+      // A copy of MmUnloadedDrivers: at most MI_UNLOADED_DRIVERS entries.
+      const uint64_t n = std::min<uint64_t>({count, room, kMaxMmUnloadedDrivers});
       if (n < count) {
         Warn(file, warnings, t.UnloadedDriversOffset,
-             absl::StrFormat("unloaded driver count %u exceeds what the file holds; reading %u",
-                             count, n));
+             absl::StrFormat("unloaded driver count %u exceeds what the file or the kernel's "
+                             "array (%u entries) holds; reading %u",
+                             count, kMaxMmUnloadedDrivers, n));
       }
       for (uint64_t i = 0; i < n; ++i) {
         DUMP_UNLOADED_DRIVERS64 e;
-        ReadStruct(file.bytes(), first + i * sizeof(e), &e);
+        const uint64_t where = first + i * sizeof(e);
+        ReadStruct(file.bytes(), where, &e);
+        if (e.Name.Length == 0 || e.Name.Length > sizeof(e.DriverName) || e.Name.Length % 2 ||
+            e.StartAddress >= e.EndAddress) {
+          Warn(file, warnings, where,
+               absl::StrFormat("DUMP_UNLOADED_DRIVERS64[%u]: not an entry (name length %u, "
+                               "range 0x%x-0x%x); list cut",
+                               i, e.Name.Length, e.StartAddress, e.EndAddress));
+          break;
+        }
         UnloadedDriver d;
         d.start = e.StartAddress;
         d.end = e.EndAddress;
-        const size_t bytes = std::min<size_t>(e.Name.Length & ~1u, sizeof(e.DriverName));
-        d.name = Utf16LeToUtf8({reinterpret_cast<const uint8_t*>(e.DriverName), bytes});
+        d.name = Utf16LeToUtf8({reinterpret_cast<const uint8_t*>(e.DriverName), e.Name.Length});
         c.unloaded.push_back(std::move(d));
       }
     }

@@ -80,7 +80,9 @@ TEST_F(TriageDumpTest, Lists151DriversWithTheStoreKeysOfTheRealImages) {
             [](const KernelModule& a, const KernelModule& b) { return a.base < b.base; });
   for (size_t i = 0; i < sorted.size(); ++i) {
     EXPECT_FALSE(sorted[i].name.empty());
-    if (i > 0) EXPECT_LE(sorted[i - 1].end(), sorted[i].base) << sorted[i].name;
+    if (i > 0) {
+      EXPECT_LE(sorted[i - 1].end(), sorted[i].base) << sorted[i].name;
+    }
   }
 }
 

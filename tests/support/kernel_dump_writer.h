@@ -165,7 +165,7 @@ struct KernelScenario {
   // Write the KDBG scrambled, so that its OwnerTag is not 'KDBG' (as when Windows
   // encodes it with KiWaitNever/KiWaitAlways; the writer's transform is its own).
   bool encode_kdbg = false;
-  LdrEntryLayout ldr_entry_layout = LdrEntryLayout::kWdbgexts;
+  LdrEntryLayout ldr_entry_layout = LdrEntryLayout::kWindows10;  // as build 19041 has it
   // For 2 MiB / 1 GiB leaves: set the PAT bit (bit 12), which is not a PFN bit there.
   bool large_page_pat = false;
 

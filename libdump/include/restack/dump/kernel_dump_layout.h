@@ -227,6 +227,13 @@ static_assert(offsetof(KLDR_DATA_TABLE_ENTRY64, BaseDllName) == 0x58);
 static_assert(offsetof(KLDR_DATA_TABLE_ENTRY64, CheckSum) == 0x78);
 static_assert(offsetof(KLDR_DATA_TABLE_ENTRY64, TimeDateStamp) == 0x80);
 
+// Where the in-memory KLDR_DATA_TABLE_ENTRY keeps TimeDateStamp: at 0x80 (the
+// layout above, which triage driver lists use) before Windows 7; nowhere in
+// Windows 7 and 8.x; at 0x9C from Windows 10 on.
+inline constexpr uint32_t kFirstWindows7Build = 7600;
+inline constexpr uint32_t kFirstWindows10Build = 10240;
+inline constexpr uint32_t kLdrTimeDateStampWindows10 = 0x9C;
+
 // DUMP_DRIVER_ENTRY64: one triage driver-list entry.
 struct DUMP_DRIVER_ENTRY64 {
   uint32_t DriverNameOffset;  // file offset of a DUMP_STRING
