@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 PACKAGES := cmake ninja-build g++ pkg-config llvm-19-dev libzydis-dev libabsl-dev \
 	libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev mingw-w64-common
 
-.PHONY: all deps configure build test demo clean fuzz
+.PHONY: all deps configure build test demo clean fuzz bench
 
 all: build
 
@@ -43,6 +43,10 @@ test: build
 
 demo: build
 	@./tools/demo.sh $(BUILD_DIR)
+
+# Benchmarks against named peers (docs/benchmarks.md); not part of `make test`.
+bench: build
+	$(BUILD_DIR)/tests/bench/kernel_dump_bench
 
 # libFuzzer targets (clang-19); see docs/fuzzing.md.
 fuzz: deps
