@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_format.h"
 #include "byte_reader.h"
@@ -39,10 +40,36 @@ namespace {
 constexpr uint64_t kPage = kKernelPageSize;
 constexpr uint64_t kBitmapOffset = sizeof(DUMP_HEADER64) + sizeof(BMP_HEADER64);
 constexpr uint64_t kRdmpRangesOffset = sizeof(DUMP_HEADER64) + sizeof(RDMP_HEADER64);
+constexpr uint64_t kMaxRunPages = uint64_t{1} << 40;  // 4 PiB: more than any machine
 
 void Warn(std::vector<Warning>& warnings, const ByteReader& file, uint64_t offset,
           std::string what) {
   warnings.push_back({offset, absl::StrFormat("%s: offset 0x%x: %s", file.name(), offset, what)});
+}
+
+// Sorts `runs` by PFN and drops those overlapping an earlier one (one summary
+// warning); O(n log n) however many runs the file lists.
+std::vector<PhysicalPageIndex::Run> DropOverlappingRuns(std::vector<PhysicalPageIndex::Run> runs,
+                                                       const ByteReader& file, uint64_t where,
+                                                       std::vector<Warning>& warnings) {
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const PhysicalPageIndex::Run& a, const PhysicalPageIndex::Run& b) {
+                     return a.first_pfn < b.first_pfn;
+                   });
+  std::vector<PhysicalPageIndex::Run> kept;
+  uint64_t dropped = 0;
+  for (const PhysicalPageIndex::Run& r : runs) {
+    if (!kept.empty() && r.first_pfn < kept.back().first_pfn + kept.back().count) {
+      ++dropped;
+      continue;
+    }
+    kept.push_back(r);
+  }
+  if (dropped > 0) {
+    Warn(warnings, file, where,
+         absl::StrFormat("%u physical page runs overlap earlier ones and are ignored", dropped));
+  }
+  return kept;
 }
 
 // DumpType values that agree with a recognised layout.
@@ -76,23 +103,16 @@ absl::StatusOr<PhysicalPageIndex> FullDumpPages(const ByteReader& file, const DU
   for (uint32_t i = 0; i < h.NumberOfRuns; ++i) {
     PHYSICAL_MEMORY_RUN64 r;
     std::memcpy(&r, h.RunBuffer + i * sizeof(r), sizeof(r));
-    if (r.BasePage + r.PageCount < r.BasePage || r.PageCount > (uint64_t{1} << 40)) {
+    if (r.BasePage + r.PageCount < r.BasePage || r.PageCount > kMaxRunPages) {
       return file.Error(absl::StatusCode::kDataLoss, 0x98 + i * sizeof(r),
                         "PHYSICAL_MEMORY_RUN64[%u]: 0x%x pages from PFN 0x%x overflow", i,
                         r.PageCount, r.BasePage);
     }
-    for (const PhysicalPageIndex::Run& earlier : runs) {
-      if (r.BasePage < earlier.first_pfn + earlier.count &&
-          earlier.first_pfn < r.BasePage + r.PageCount) {
-        return file.Error(absl::StatusCode::kDataLoss, 0x98 + i * sizeof(r),
-                          "PHYSICAL_MEMORY_RUN64[%u]: PFNs 0x%x+0x%x overlap an earlier run", i,
-                          r.BasePage, r.PageCount);
-      }
-    }
     runs.push_back({r.BasePage, r.PageCount, offset});
-    offset += r.PageCount * kPage;
+    offset += r.PageCount * kPage;  // at most 42 runs of 2^40 pages: no wrap
     total += r.PageCount;
   }
+  runs = DropOverlappingRuns(std::move(runs), file, 0x98, warnings);
   if (total != h.NumberOfPages) {
     Warn(warnings, file, 0x90,
          absl::StrFormat("PHYSICAL_MEMORY_DESCRIPTOR64.NumberOfPages: 0x%x, but the runs hold "
@@ -112,7 +132,7 @@ absl::StatusOr<PhysicalPageIndex> BitmapDumpPages(const ByteReader& file,
                                                   std::vector<Warning>& warnings) {
   BMP_HEADER64 b;
   ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &b);  // checked by the caller
-  const uint64_t bitmap_bytes = (b.Pages + 7) / 8;
+  const uint64_t bitmap_bytes = b.Pages / 8 + (b.Pages % 8 != 0);
   uint64_t bits = b.Pages;
   if (bitmap_bytes > file.Remaining(kBitmapOffset)) {
     bits = file.Remaining(kBitmapOffset) * 8;
@@ -121,7 +141,7 @@ absl::StatusOr<PhysicalPageIndex> BitmapDumpPages(const ByteReader& file,
                          "file; reading 0x%x bits",
                          b.Pages, bits));
   }
-  if (b.FirstPage < kBitmapOffset + (bits + 7) / 8 || b.FirstPage > file.size()) {
+  if (b.FirstPage < kBitmapOffset + (bits + 7) / 8 || b.FirstPage > file.size()) {  // bits fit the file
     return file.Error(absl::StatusCode::kDataLoss, 0x2020,
                       "BMP_HEADER64.FirstPage: 0x%x is not after the bitmap (which ends at 0x%x) "
                       "and within the file (0x%x bytes)",
@@ -161,38 +181,33 @@ absl::StatusOr<PhysicalPageIndex> RdmpDumpPages(const ByteReader& file, KernelDu
                          r.MetadataSize, r.FirstPageOffset, r.FirstPageOffset - 0x2020));
   }
   // Complete dumps bound the ranges by TotalNumberOfPages too.
-  const uint64_t total_limit =
-      kind == KernelDumpKind::kRdmpComplete ? r.Field1 : std::numeric_limits<uint64_t>::max();
+  const uint64_t total_limit = kind == KernelDumpKind::kRdmpComplete && r.Field1 != 0
+                                   ? r.Field1
+                                   : std::numeric_limits<uint64_t>::max();
   std::vector<PhysicalPageIndex::Run> runs;
   uint64_t page_offset = r.FirstPageOffset;
   uint64_t pages = 0;
   for (uint64_t at = kRdmpRangesOffset; at + sizeof(PFN_RANGE64) <= r.FirstPageOffset;
        at += sizeof(PFN_RANGE64)) {
     PFN_RANGE64 range;
-    ReadStruct(file.bytes(), at, &range);
+    if (!ReadStruct(file.bytes(), at, &range)) break;
     if (range.PageFileNumber == 0 || pages >= total_limit) break;
     if (range.PageFileNumber + range.NumberOfPages < range.PageFileNumber ||
-        range.NumberOfPages > (uint64_t{1} << 40)) {
+        range.NumberOfPages > kMaxRunPages) {
       return file.Error(absl::StatusCode::kDataLoss, at,
                         "PFN range: 0x%x pages from PFN 0x%x overflow", range.NumberOfPages,
                         range.PageFileNumber);
     }
-    bool overlaps = false;
-    for (const PhysicalPageIndex::Run& earlier : runs) {
-      overlaps |= range.PageFileNumber < earlier.first_pfn + earlier.count &&
-                  earlier.first_pfn < range.PageFileNumber + range.NumberOfPages;
-    }
-    if (overlaps) {
-      Warn(warnings, file, at,
-           absl::StrFormat("PFN range 0x%x+0x%x overlaps an earlier range; ignored",
-                           range.PageFileNumber, range.NumberOfPages));
-    } else {
-      runs.push_back({range.PageFileNumber, range.NumberOfPages, page_offset});
-    }
-    page_offset += range.NumberOfPages * kPage;
+    if (page_offset > file.size()) break;  // the rest lies past the end (warned below)
+    runs.push_back({range.PageFileNumber, range.NumberOfPages, page_offset});
+    page_offset += range.NumberOfPages * kPage;  // <= file size + 2^52: no wrap
     pages += range.NumberOfPages;
   }
-  if (kind == KernelDumpKind::kRdmpComplete && pages != total_limit) {
+  runs = DropOverlappingRuns(std::move(runs), file, kRdmpRangesOffset, warnings);
+  if (kind == KernelDumpKind::kRdmpComplete && total_limit == 0 && !runs.empty()) {
+    Warn(warnings, file, 0x2028, "RDMP TotalNumberOfPages: 0, but ranges follow; they are read");
+  }
+  if (kind == KernelDumpKind::kRdmpComplete && r.Field1 != 0 && pages != total_limit) {
     Warn(warnings, file, 0x2028,
          absl::StrFormat("RDMP TotalNumberOfPages: 0x%x, but the ranges hold 0x%x pages",
                          total_limit, pages));
@@ -220,7 +235,7 @@ absl::StatusOr<KernelDumpKind> Recognise(const ByteReader& file, const DUMP_HEAD
     if (h.DumpType == kDumpTypeRdmpKernelUser) return KernelDumpKind::kRdmpKernelUser;
     return KernelDumpKind::kRdmpKernel;
   }
-  if (LooksLikeTriage(file)) return KernelDumpKind::kTriage;
+  if (LooksLikeTriage(file, h.DumpType)) return KernelDumpKind::kTriage;
   // A full dump has a plausible run list whose pages start at 0x2000.
   if (h.NumberOfRuns <= kMaxPhysicalRuns && h.DumpType == kDumpTypeFull) {
     return KernelDumpKind::kFull;
@@ -391,13 +406,17 @@ void KernelDump::ReadKernelFacts() {
   s.bugcheck_processor = FindBugcheckProcessor();
 }
 
-std::optional<uint32_t> KernelDump::FindBugcheckProcessor() const {
-  const State& s = *s_;
+std::optional<uint32_t> KernelDump::FindBugcheckProcessor() {
+  State& s = *s_;
+  KernelWarnings warnings(s.name, s.warnings);
   // A triage dump copies the bugchecking processor's KPRCB, which holds its number.
   if (s.triage && s.kdbg && !s.kdbg->encoded && s.kdbg->offset_prcb_number != 0) {
+    const TRIAGE_DUMP64& t = s.triage->header;
     uint16_t number;
-    if (ReadStruct(s.bytes, uint64_t{s.triage->header.PrcbOffset} + s.kdbg->offset_prcb_number,
-                   &number) &&
+    if (t.PrcbOffset >= sizeof(DUMP_HEADER64) + sizeof(TRIAGE_DUMP64) &&
+        s.kdbg->offset_prcb_number + 2u <= std::max<uint32_t>(s.kdbg->size_prcb, 2u) &&
+        uint64_t{t.PrcbOffset} + s.kdbg->offset_prcb_number + 2 <= t.SizeOfDump &&
+        ReadStruct(s.bytes, uint64_t{t.PrcbOffset} + s.kdbg->offset_prcb_number, &number) &&
         number < s.header.NumberProcessors) {
       return number;
     }
@@ -407,12 +426,25 @@ std::optional<uint32_t> KernelDump::FindBugcheckProcessor() const {
   for (const ProcessorContext& pc : s.contexts) {
     if (pc.context.rip == s.header_context->rip && pc.context.rsp() == rsp) return pc.processor;
   }
-  // KeBugCheckEx runs on the stack of the fault the header context describes.
+  // KeBugCheckEx runs on the stack of the fault the header context describes,
+  // a little deeper: the processor whose RSP is nearest below it. Kernel
+  // stacks lie close together, so more than one candidate is reported.
   constexpr uint64_t kKernelStackSpan = 0x20000;
+  const ProcessorContext* best = nullptr;
+  uint32_t candidates = 0;
   for (const ProcessorContext& pc : s.contexts) {
-    if (pc.context.rsp() <= rsp && rsp - pc.context.rsp() < kKernelStackSpan) return pc.processor;
+    if (pc.context.rsp() <= rsp && rsp - pc.context.rsp() < kKernelStackSpan) {
+      ++candidates;
+      if (best == nullptr || pc.context.rsp() > best->context.rsp()) best = &pc;
+    }
   }
-  return std::nullopt;
+  if (best != nullptr && candidates > 1) {
+    warnings.Add(rsp, absl::StrFormat("%u processors' stacks lie just below the header "
+                                      "context's RSP; processor %u (nearest) taken as the one "
+                                      "that bugchecked",
+                                      candidates, best->processor));
+  }
+  return best ? std::optional<uint32_t>(best->processor) : std::nullopt;
 }
 
 const std::string& KernelDump::name() const { return s_->name; }
@@ -451,21 +483,33 @@ const KernelModule* KernelDump::ModuleForAddress(uint64_t va) const {
 }
 
 absl::Status KernelDump::ReadPhysical(uint64_t pa, std::span<uint8_t> out) const {
+  if (out.size() > std::numeric_limits<uint64_t>::max() - pa) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: physical 0x%x+0x%x passes the top of the address space", s_->name, pa, out.size()));
+  }
+  if (std::optional<std::string> missing = CopyPhysical(pa, out)) {
+    return absl::NotFoundError(absl::StrFormat("%s: %s", s_->name, *missing));
+  }
+  return absl::OkStatus();
+}
+
+// Copies physical memory; on failure, what was missing (without the file name).
+std::optional<std::string> KernelDump::CopyPhysical(uint64_t pa, std::span<uint8_t> out) const {
   size_t done = 0;
   while (done < out.size()) {
     const uint64_t at = pa + done;
     const uint64_t in_page = at % kPage;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kPage - in_page, out.size() - done));
     std::optional<uint64_t> offset = s_->pages.FileOffset(at / kPage);
-    if (!offset || *offset + kPage > s_->bytes.size()) {
-      return absl::NotFoundError(absl::StrFormat(
-          "%s: physical page 0x%x not in dump%s", s_->name, at & ~(kPage - 1),
-          offset ? " (the file is truncated)" : ""));
+    const uint64_t size = s_->bytes.size();
+    if (!offset || *offset > size || size - *offset < kPage) {
+      return absl::StrFormat("physical page 0x%x not in dump%s", at & ~(kPage - 1),
+                             offset ? " (the file is truncated)" : "");
     }
     std::memcpy(out.data() + done, s_->bytes.data() + *offset + in_page, n);
     done += n;
   }
-  return absl::OkStatus();
+  return std::nullopt;
 }
 
 Translation KernelDump::Translate(uint64_t va) const {
@@ -478,7 +522,7 @@ Translation KernelDump::Translate(uint64_t va) const {
   return TranslateX64(s_->header.DirectoryTableBase, va,
                       [this](uint64_t pa) -> std::optional<uint64_t> {
                         uint64_t entry;
-                        if (!ReadPhysical(pa, {reinterpret_cast<uint8_t*>(&entry), 8}).ok()) {
+                        if (CopyPhysical(pa, {reinterpret_cast<uint8_t*>(&entry), 8})) {
                           return std::nullopt;
                         }
                         return entry;
@@ -486,6 +530,10 @@ Translation KernelDump::Translate(uint64_t va) const {
 }
 
 absl::Status KernelDump::ReadVirtual(uint64_t va, std::span<uint8_t> out) const {
+  if (out.size() > std::numeric_limits<uint64_t>::max() - va) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: 0x%x+0x%x passes the top of the address space", s_->name, va, out.size()));
+  }
   size_t done = 0;
   if (s_->triage) {
     const std::vector<TriageRegion>& regions = s_->triage->regions;
@@ -516,9 +564,9 @@ absl::Status KernelDump::ReadVirtual(uint64_t va, std::span<uint8_t> out) const 
     const uint64_t in_page = at % t.page_size;
     const size_t n =
         static_cast<size_t>(std::min<uint64_t>(t.page_size - in_page, out.size() - done));
-    if (absl::Status st = ReadPhysical(*t.physical, out.subspan(done, n)); !st.ok()) {
+    if (std::optional<std::string> missing = CopyPhysical(*t.physical, out.subspan(done, n))) {
       return absl::NotFoundError(absl::StrFormat("%s: 0x%x not in dump (%s)", s_->name, at,
-                                                 st.message()));
+                                                 *missing));
     }
     done += n;
   }

@@ -48,7 +48,9 @@ std::optional<std::string> ReadUnicodeString(const AddressSpace& memory, uint16_
 std::optional<DebuggerData> ReadDebuggerData(const AddressSpace& memory, uint64_t address,
                                              KernelWarnings& warnings) {
   using O = KdDebuggerDataOffsets;
-  std::vector<uint8_t> block(O::kMinimumSize);
+  // The header first (List, OwnerTag, Size), then as much of the block as its
+  // Size says, up to the last field restack reads.
+  std::vector<uint8_t> block(O::kKernBase);
   if (address == 0 || !memory.ReadVirtual(address, block).ok()) {
     warnings.Add(address, "KDDEBUGGER_DATA64: not in dump; kernel facts come from the header only");
     return std::nullopt;
@@ -65,23 +67,36 @@ std::optional<DebuggerData> ReadDebuggerData(const AddressSpace& memory, uint64_
                                           kKdbgOwnerTag, tag));
     return d;
   }
+  const uint32_t wanted = std::min<uint32_t>(d.size, O::kMinimumSize);
+  block.resize(std::max<uint32_t>(wanted, O::kKernBase));
+  if (!memory.ReadVirtual(address, block).ok()) {
+    warnings.Add(address, absl::StrFormat("KDDEBUGGER_DATA64: only its header is in the dump "
+                                          "(Size 0x%x)",
+                                          d.size));
+    return d;
+  }
   if (d.size < O::kMinimumSize) {
     warnings.Add(address, absl::StrFormat("KDDEBUGGER_DATA64.Size: 0x%x is older than restack "
                                           "reads (expected at least 0x%x); later fields ignored",
                                           d.size, O::kMinimumSize));
   }
-  d.kern_base = FieldAt<uint64_t>(block, O::kKernBase);
-  d.ps_loaded_module_list = FieldAt<uint64_t>(block, O::kPsLoadedModuleList);
-  d.ki_processor_block = FieldAt<uint64_t>(block, O::kKiProcessorBlock);
-  d.mm_unloaded_drivers = FieldAt<uint64_t>(block, O::kMmUnloadedDrivers);
-  d.mm_last_unloaded_driver = FieldAt<uint64_t>(block, O::kMmLastUnloadedDriver);
-  if (d.size >= O::kSizePrcb + 2) {
-    d.size_prcb = FieldAt<uint16_t>(block, O::kSizePrcb);
-    d.offset_prcb_current_thread = FieldAt<uint16_t>(block, O::kOffsetPrcbCurrentThread);
-    d.offset_prcb_proc_state_context = FieldAt<uint16_t>(block, O::kOffsetPrcbProcStateContext);
-    d.offset_prcb_number = FieldAt<uint16_t>(block, O::kOffsetPrcbNumber);
-  }
-  if (d.size >= O::kMinimumSize) d.offset_prcb_context = FieldAt<uint16_t>(block, O::kOffsetPrcbContext);
+  // Each field only when the block reaches its end.
+  auto field64 = [&](uint32_t offset) {
+    return offset + 8 <= block.size() ? FieldAt<uint64_t>(block, offset) : 0;
+  };
+  auto field16 = [&](uint32_t offset) -> uint16_t {
+    return offset + 2 <= block.size() ? FieldAt<uint16_t>(block, offset) : 0;
+  };
+  d.kern_base = field64(O::kKernBase);
+  d.ps_loaded_module_list = field64(O::kPsLoadedModuleList);
+  d.ki_processor_block = field64(O::kKiProcessorBlock);
+  d.mm_unloaded_drivers = field64(O::kMmUnloadedDrivers);
+  d.mm_last_unloaded_driver = field64(O::kMmLastUnloadedDriver);
+  d.size_prcb = field16(O::kSizePrcb);
+  d.offset_prcb_current_thread = field16(O::kOffsetPrcbCurrentThread);
+  d.offset_prcb_proc_state_context = field16(O::kOffsetPrcbProcStateContext);
+  d.offset_prcb_number = field16(O::kOffsetPrcbNumber);
+  d.offset_prcb_context = field16(O::kOffsetPrcbContext);
   return d;
 }
 
@@ -167,31 +182,41 @@ std::vector<UnloadedDriver> ReadMmUnloadedDrivers(const AddressSpace& memory,
   std::vector<UnloadedDriver> out;
   if (kdbg.mm_unloaded_drivers == 0) return out;
   std::optional<uint64_t> array = ReadTarget<uint64_t>(memory, kdbg.mm_unloaded_drivers);
-  std::optional<uint32_t> last = ReadTarget<uint32_t>(memory, kdbg.mm_last_unloaded_driver);
-  if (!array || !last) {
+  std::optional<uint32_t> next = ReadTarget<uint32_t>(memory, kdbg.mm_last_unloaded_driver);
+  if (!array || !next) {
     warnings.Add(kdbg.mm_unloaded_drivers, "MmUnloadedDrivers: not in dump; no unloaded drivers");
     return out;
   }
   if (*array == 0) return out;
-  const uint32_t count = std::min(*last, kMaxMmUnloadedDrivers);
-  if (*last > kMaxMmUnloadedDrivers) {
+  if (*next > kMaxMmUnloadedDrivers) {
     warnings.Add(kdbg.mm_last_unloaded_driver,
-                 absl::StrFormat("MmLastUnloadedDriver: %u exceeds the array (%u entries)", *last,
-                                 kMaxMmUnloadedDrivers));
+                 absl::StrFormat("MmLastUnloadedDriver: %u is not a slot of the %u-entry array",
+                                 *next, kMaxMmUnloadedDrivers));
   }
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint64_t at = *array + uint64_t{i} * sizeof(MM_UNLOADED_DRIVER64);
+  // MmLastUnloadedDriver is the next slot of a ring of MI_UNLOADED_DRIVERS
+  // entries: walk back from the slot before it, most recent first, over
+  // every slot in use (a non-null name).
+  const uint32_t start = std::min(*next, kMaxMmUnloadedDrivers);
+  uint32_t unreadable = 0;
+  for (uint32_t k = 1; k <= kMaxMmUnloadedDrivers; ++k) {
+    const uint32_t slot = (start + kMaxMmUnloadedDrivers - k) % kMaxMmUnloadedDrivers;
+    const uint64_t at = *array + uint64_t{slot} * sizeof(MM_UNLOADED_DRIVER64);
     std::optional<MM_UNLOADED_DRIVER64> e = ReadTarget<MM_UNLOADED_DRIVER64>(memory, at);
     if (!e) {
-      warnings.Add(at, absl::StrFormat("MM_UNLOADED_DRIVER[%u]: not in dump", i));
-      break;
+      ++unreadable;
+      continue;
     }
+    if (e->Name.Buffer == 0 || e->Name.Length == 0) continue;  // an unused slot
     UnloadedDriver d;
     d.start = e->StartAddress;
     d.end = e->EndAddress;
     d.unload_time = e->CurrentTime;
     d.name = ReadUnicodeString(memory, e->Name.Length, e->Name.Buffer).value_or("");
     out.push_back(std::move(d));
+  }
+  if (unreadable > 0) {
+    warnings.Add(*array, absl::StrFormat("MmUnloadedDrivers: %u of %u slots not in dump",
+                                         unreadable, kMaxMmUnloadedDrivers));
   }
   return out;
 }

@@ -2,8 +2,11 @@
 #include "triage_dump.h"
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 
 #include "absl/strings/str_format.h"
+#include "kernel_structures.h"
 #include "utf16.h"
 
 namespace restack::dump {
@@ -16,10 +19,13 @@ void Warn(const ByteReader& file, std::vector<Warning>& warnings, uint64_t offse
   warnings.push_back({offset, absl::StrFormat("%s: offset 0x%x: %s", file.name(), offset, what)});
 }
 
-// DUMP_STRING: u32 length in WCHARs, then the characters.
-std::optional<std::string> DumpString(const ByteReader& file, uint64_t offset) {
+// DUMP_STRING: u32 length in WCHARs, then the characters; it must lie inside
+// the string pool [pool, pool_end).
+std::optional<std::string> DumpString(const ByteReader& file, uint64_t offset, uint64_t pool,
+                                      uint64_t pool_end) {
   uint32_t chars;
-  if (!ReadStruct(file.bytes(), offset, &chars) || chars > kMaxDriverNameChars) {
+  if (offset < pool || offset + 4 > pool_end || !ReadStruct(file.bytes(), offset, &chars) ||
+      chars > kMaxDriverNameChars || offset + 4 + uint64_t{chars} * 2 > pool_end) {
     return std::nullopt;
   }
   absl::StatusOr<std::span<const uint8_t>> text = file.Slice(offset + 4, uint64_t{chars} * 2, "");
@@ -27,31 +33,61 @@ std::optional<std::string> DumpString(const ByteReader& file, uint64_t offset) {
   return Utf16LeToUtf8(*text);
 }
 
-// Sorts `regions` by address and trims overlaps; earlier entries win.
-std::vector<TriageRegion> Normalise(std::vector<TriageRegion> regions) {
-  std::stable_sort(regions.begin(), regions.end(),
-                   [](const TriageRegion& a, const TriageRegion& b) { return a.va < b.va; });
-  std::vector<TriageRegion> out;
-  for (TriageRegion r : regions) {
-    if (!out.empty() && r.va < out.back().end()) {
-      if (r.end() <= out.back().end()) continue;
-      const uint64_t cut = out.back().end() - r.va;
-      r.va += cut;
-      r.size -= cut;
-      r.file_offset += cut;
+// Virtual ranges held in the file, disjoint. Regions are added in order of
+// preference: a later one only fills what earlier ones leave uncovered, with
+// a warning when the bytes it loses differ.
+class RegionMap {
+ public:
+  void Add(const TriageRegion& r, const ByteReader& file, std::vector<Warning>& warnings,
+           uint64_t field_offset) {
+    uint64_t va = r.va;
+    const uint64_t end = r.end();
+    auto it = regions_.upper_bound(va);
+    if (it != regions_.begin()) --it;
+    while (va < end) {
+      while (it != regions_.end() && it->second.end() <= va) ++it;
+      const uint64_t next = it == regions_.end() ? end : std::min(end, it->second.va);
+      if (va < next) {  // uncovered piece [va, next)
+        regions_.emplace(va, TriageRegion{va, next - va, r.file_offset + (va - r.va)});
+        va = next;
+        continue;
+      }
+      // Covered by `it` from va to min(end, it->end()).
+      const uint64_t stop = std::min(end, it->second.end());
+      const uint8_t* ours = file.bytes().data() + r.file_offset + (va - r.va);
+      const uint8_t* theirs = file.bytes().data() + it->second.file_offset + (va - it->second.va);
+      if (!differing_reported_ && std::memcmp(ours, theirs, stop - va) != 0) {
+        differing_reported_ = true;
+        warnings.push_back(
+            {field_offset, absl::StrFormat("%s: offset 0x%x: range at 0x%x overlaps an earlier "
+                                           "one with different bytes; the earlier bytes are kept",
+                                           file.name(), field_offset, va)});
+      }
+      va = stop;
     }
-    out.push_back(r);
   }
-  return out;
-}
+  std::vector<TriageRegion> Sorted() const {
+    std::vector<TriageRegion> out;
+    out.reserve(regions_.size());
+    for (const auto& [va, r] : regions_) out.push_back(r);
+    return out;
+  }
+
+ private:
+  std::map<uint64_t, TriageRegion> regions_;
+  bool differing_reported_ = false;
+};
 
 }  // namespace
 
-bool LooksLikeTriage(const ByteReader& file) {
+bool LooksLikeTriage(const ByteReader& file, uint32_t dump_type) {
   TRIAGE_DUMP64 t;
+  if (!ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &t) || t.ValidOffset < 0x2000) return false;
   uint32_t valid;
-  return ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &t) && t.ValidOffset >= 0x2000 &&
-         ReadStruct(file.bytes(), t.ValidOffset, &valid) && valid == kTriageValidDump;
+  if (ReadStruct(file.bytes(), t.ValidOffset, &valid)) return valid == kTriageValidDump;
+  // ValidOffset past the end: a truncated triage dump, if the rest agrees.
+  return dump_type == kDumpTypeTriage && t.ContextOffset == offsetof(DUMP_HEADER64, ContextRecord) &&
+         t.SizeOfDump == t.ValidOffset + 4;
 }
 
 absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HEADER64& header,
@@ -66,14 +102,15 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
   const uint64_t at = sizeof(DUMP_HEADER64);
   if (t.SizeOfDump > file.size()) {
     Warn(file, warnings, at + 4,
-         absl::StrFormat("TRIAGE_DUMP64.SizeOfDump: 0x%x is past the end of the file (0x%x); "
-                         "the file is truncated",
+         absl::StrFormat("TRIAGE_DUMP64.SizeOfDump: 0x%x is past the end of the file (0x%x), "
+                         "and with it the 'TRGD' at ValidOffset: the file is truncated; what "
+                         "lies past the end is missing",
                          t.SizeOfDump, file.size()));
   }
   const uint64_t limit = std::min<uint64_t>(t.SizeOfDump, file.size());
 
   // Virtual ranges, in order of preference where they overlap.
-  std::vector<TriageRegion> regions;
+  RegionMap regions;
   auto add = [&](uint64_t va, uint64_t size, uint64_t offset, const char* what,
                  uint64_t field_offset) {
     if (size == 0) return;
@@ -84,7 +121,7 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
                            what, size, offset, va, limit));
       return;
     }
-    regions.push_back({va, size, offset});
+    regions.Add({va, size, offset}, file, warnings, field_offset);
   };
   add(t.TopOfStack, t.SizeOfCallStack, t.CallStackOffset, "TRIAGE_DUMP64 stack window",
       at + 0x28);
@@ -108,19 +145,20 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
       add(b.VirtualAddress, b.Size, b.Offset, "TRIAGE_DATA_BLOCK", where);
     }
   }
-  c.regions = Normalise(std::move(regions));
+  c.regions = regions.Sorted();
 
   // Driver list: DriverCount entries of 0x90 bytes, names in the string pool.
   if (t.DriverCount > 0) {
     const uint64_t room = file.Remaining(t.DriverListOffset) / sizeof(DUMP_DRIVER_ENTRY64);
-    uint64_t count = t.DriverCount;
-    if (count > room) {
+    uint64_t count = std::min<uint64_t>({t.DriverCount, room, kMaxKernelModules});
+    if (count < t.DriverCount) {
       Warn(file, warnings, at + 0x34,
-           absl::StrFormat("TRIAGE_DUMP64.DriverCount: %u entries do not fit the file (room "
-                           "for %u); reading %u",
-                           t.DriverCount, room, room));
-      count = room;
+           absl::StrFormat("TRIAGE_DUMP64.DriverCount: %u entries exceed the file (room for "
+                           "%u) or restack's limit (%u); reading %u",
+                           t.DriverCount, room, kMaxKernelModules, count));
     }
+    const uint64_t pool = t.StringPoolOffset;
+    const uint64_t pool_end = std::min<uint64_t>(pool + t.StringPoolSize, limit);
     c.drivers.reserve(count);
     for (uint64_t i = 0; i < count; ++i) {
       DUMP_DRIVER_ENTRY64 e;
@@ -128,16 +166,14 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
       ReadStruct(file.bytes(), where, &e);
       // A real entry names itself in the string pool; the first one that does
       // not ends the list (a lying DriverCount reads no garbage).
-      std::optional<std::string> name;
-      if (e.DriverNameOffset >= t.StringPoolOffset &&
-          e.DriverNameOffset - t.StringPoolOffset < t.StringPoolSize) {
-        name = DumpString(file, e.DriverNameOffset);
-      }
+      std::optional<std::string> name = DumpString(file, e.DriverNameOffset, pool, pool_end);
       if (!name) {
         Warn(file, warnings, where,
-             absl::StrFormat("DUMP_DRIVER_ENTRY64[%u].DriverNameOffset: 0x%x is no DUMP_STRING "
-                             "in the string pool; driver list cut at %u of %u entries",
-                             i, e.DriverNameOffset, i, t.DriverCount));
+             absl::StrFormat("DUMP_DRIVER_ENTRY64[%u].DriverNameOffset: 0x%x is not a DUMP_STRING "
+                             "of at most %u characters inside the string pool [0x%x, 0x%x); "
+                             "driver list cut at %u of %u entries",
+                             i, e.DriverNameOffset, kMaxDriverNameChars, pool, pool_end, i,
+                             t.DriverCount));
         break;
       }
       KernelModule m;

@@ -33,8 +33,10 @@ struct TriageContents {
   std::vector<UnloadedDriver> unloaded;
 };
 
-// Whether the file carries a valid TRIAGE_DUMP64 ('TRGD' at ValidOffset).
-bool LooksLikeTriage(const ByteReader& file);
+// Whether the file carries a TRIAGE_DUMP64: 'TRGD' at ValidOffset, or, for
+// DumpType 4, a plausible TRIAGE_DUMP64 whose ValidOffset lies past the end of
+// a truncated file (Windows puts it in the last four bytes).
+bool LooksLikeTriage(const ByteReader& file, uint32_t dump_type);
 
 // Parses the triage part. Errors only when TRIAGE_DUMP64 itself is unusable;
 // broken lists and ranges become warnings.

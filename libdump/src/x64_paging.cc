@@ -39,14 +39,18 @@ Translation TranslateX64(uint64_t directory_table_base, uint64_t va, PhysicalEnt
       return t;
     }
     const bool last = level.shift == 12;
-    const bool in_transition = last && (*entry & kPresent) == 0 && (*entry & kTransition) != 0 &&
-                               (*entry & kPrototype) == 0;
-    if ((*entry & kPresent) == 0 && !in_transition) {
+    // A page (or page-table page) on a standby list keeps its frame: transition
+    // bit set, prototype bit clear, at any level (as WinDbg and volatility
+    // read it). The PS bit means something only in a present entry.
+    const bool present = (*entry & kPresent) != 0;
+    const bool in_transition =
+        !present && (*entry & kTransition) != 0 && (*entry & kPrototype) == 0;
+    if (!present && !in_transition) {
       t.fault = TranslationFault::kNotMapped;
       t.detail = absl::StrFormat("%s 0x%x for 0x%x is not present", level.name, *entry, va);
       return t;
     }
-    if (last || ((*entry & kLargePage) != 0 && (level.shift == 30 || level.shift == 21))) {
+    if (last || (present && (*entry & kLargePage) != 0 && (level.shift == 30 || level.shift == 21))) {
       const uint64_t page_size = uint64_t{1} << level.shift;
       const uint64_t frame = *entry & kPfnMask & ~(page_size - 1);
       t.physical = frame | (va & (page_size - 1));

@@ -211,11 +211,13 @@ TEST_P(KernelDumpReadbackTest, KernelStructures) {
   ASSERT_NE(amdppm, nullptr);
   EXPECT_EQ(amdppm->name, "amdppm.sys");
 
+  // Most recent first, as WinDbg lists them: the slot before MmLastUnloadedDriver.
   ASSERT_EQ(dump->unloaded_drivers().size(), 2u) << AllWarnings(*dump);
-  EXPECT_EQ(dump->unloaded_drivers()[1].name, "WdBoot.sys");
-  EXPECT_EQ(dump->unloaded_drivers()[1].start, 0xFFFFF80479D30000u);
-  EXPECT_EQ(dump->unloaded_drivers()[1].end, 0xFFFFF80479D42000u);
-  EXPECT_EQ(dump->unloaded_drivers()[1].unload_time, s.unloaded[1].unload_time);
+  EXPECT_EQ(dump->unloaded_drivers()[0].name, "WdBoot.sys");
+  EXPECT_EQ(dump->unloaded_drivers()[0].start, 0xFFFFF80479D30000u);
+  EXPECT_EQ(dump->unloaded_drivers()[0].end, 0xFFFFF80479D42000u);
+  EXPECT_EQ(dump->unloaded_drivers()[0].unload_time, s.unloaded[1].unload_time);
+  EXPECT_EQ(dump->unloaded_drivers()[1].name, s.unloaded[0].name);
 
   // Both processors: processor 1's context (its own RIP) can only come from its KPRCB.
   bool found_cpu1 = false;
@@ -457,6 +459,18 @@ TEST(KernelDumpReadbackMalformedTest, LyingUnloadedDriverCountIsBounded) {
   // MmUnloadedDrivers has MI_UNLOADED_DRIVERS (50) entries; no more are read.
   EXPECT_LE(dump->unloaded_drivers().size(), 50u);
   EXPECT_FALSE(dump->warnings().empty());
+}
+
+// MmLastUnloadedDriver is the next slot of a 50-entry ring: after it wraps,
+// slots past it still hold older drivers.
+TEST(KernelDumpReadbackTest2, UnloadedDriversAfterTheRingWrapped) {
+  KernelScenario s = TypicalKernelScenario();
+  s.corruption.last_unloaded_driver = 1;  // slot 1 is next: slot 0 newest, slot 1 oldest
+  absl::StatusOr<KernelDump> dump = Parse(Write(s, KernelDumpType::kFull).bytes);
+  ASSERT_TRUE(dump.ok()) << dump.status();
+  ASSERT_EQ(dump->unloaded_drivers().size(), 2u) << AllWarnings(*dump);
+  EXPECT_EQ(dump->unloaded_drivers()[0].name, s.unloaded[0].name);
+  EXPECT_EQ(dump->unloaded_drivers()[1].name, s.unloaded[1].name);
 }
 
 TEST(KernelDumpReadbackMalformedTest, EncodedKdbgIsFlagged) {

@@ -364,8 +364,9 @@ absl::StatusOr<std::vector<uint8_t>> BuildKernelStructures(const KernelScenario&
   arena.U64(head + 8, entries.empty() ? head : entries.back());
 
   // MmUnloadedDrivers (a pointer to an MM_UNLOADED_DRIVER array) and MmLastUnloadedDriver.
+  // The kernel's array always has MI_UNLOADED_DRIVERS (50) slots; unused ones are zero.
   layout.mm_unloaded_drivers_array =
-      arena.Alloc(kMmUnloadedEntrySize * std::max<size_t>(s.unloaded.size(), 1), 16);
+      arena.Alloc(kMmUnloadedEntrySize * std::max<size_t>(s.unloaded.size(), 50), 16);
   for (size_t i = 0; i < s.unloaded.size(); ++i) {
     const SynthUnloadedDriver& u = s.unloaded[i];
     const uint64_t e = layout.mm_unloaded_drivers_array + kMmUnloadedEntrySize * i;
@@ -1030,7 +1031,7 @@ std::vector<std::pair<uint64_t, uint64_t>> TriageBlockCandidates(const KernelSce
   if (s.triage.copy_unloaded_drivers) {
     add(l.mm_unloaded_drivers, 8);
     add(l.mm_last_unloaded_driver, 4);
-    add(l.mm_unloaded_drivers_array, kMmUnloadedEntrySize * s.unloaded.size());
+    add(l.mm_unloaded_drivers_array, kMmUnloadedEntrySize * std::max<size_t>(s.unloaded.size(), 50));
   }
   if (s.triage.copy_mappings) {
     for (const SynthMapping& m : s.mappings) {

@@ -239,7 +239,8 @@ TEST(KernelDumpWriterTest, ModuleListAndProcessorBlocksAreLinked) {
   std::vector<uint32_t> timestamps;
   for (int i = 0; i < 10 && entry != head; ++i) {
     const std::vector<uint8_t> e = *ReadVa(b, entry, 0xA0);
-    timestamps.push_back(Get32(e, 0x80));
+    // The default layout is Windows 10's: TimeDateStamp at 0x9C.
+    timestamps.push_back(Get32(e, 0x9C));
     const uint16_t name_length = Get16(e, 0x58);
     const std::vector<uint8_t> name = *ReadVa(b, Get64(e, 0x60), name_length);
     EXPECT_EQ(name.size(), 2 * s.modules[i].name.size());

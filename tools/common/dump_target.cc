@@ -1,6 +1,7 @@
 // dump_target.cc - the glue between libdump, libsym and libunwind-win
 #include "dump_target.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -73,7 +74,7 @@ void AddModule(DumpTarget& target, const sym::ImageLocator& locator, const std::
     target.warnings.push_back(absl::StrFormat("%s: %s", module.name, module.image_problem));
   }
   if (absl::Status s = target.modules.Add(std::move(module)); !s.ok()) {
-    target.warnings.push_back(std::string(s.message()));
+    target.module_errors.push_back(std::string(s.message()));
   }
 }
 
@@ -95,8 +96,15 @@ absl::StatusOr<std::unique_ptr<DumpTarget>> OpenDumpTarget(std::span<const uint8
     absl::StatusOr<dump::KernelDump> d = dump::KernelDump::FromBytes(bytes, std::move(owner), name);
     if (!d.ok()) return d.status();
     target->kernel = *std::move(d);
-    for (const dump::KernelModule& m : target->kernel->modules()) {
-      AddModule(*target, locator, m.name, m.base, m.size, m.timestamp);
+    // By base, so that each insertion into the module map is at its end.
+    std::vector<const dump::KernelModule*> by_base;
+    for (const dump::KernelModule& m : target->kernel->modules()) by_base.push_back(&m);
+    std::stable_sort(by_base.begin(), by_base.end(),
+                     [](const dump::KernelModule* a, const dump::KernelModule* b) {
+                       return a->base < b->base;
+                     });
+    for (const dump::KernelModule* m : by_base) {
+      AddModule(*target, locator, m->name, m->base, m->size, m->timestamp);
     }
   } else {
     return absl::InvalidArgumentError(absl::StrFormat(

@@ -41,7 +41,8 @@ struct DumpTarget {
   std::optional<dump::KernelDump> kernel;
   std::unique_ptr<DumpMemory> memory;
   unwind::ModuleMap modules;
-  std::vector<std::string> warnings;  // modules without images, bad module entries
+  std::vector<std::string> warnings;       // modules without images, image oddities (--verbose)
+  std::vector<std::string> module_errors;  // modules that could not be used at all (always shown)
 
   const dump::AddressSpace& space() const;
   const std::string& name() const;

@@ -82,6 +82,14 @@ int main(int argc, char** argv) {
       return restack::tools::kExitUsage;
     }
   }
+  // Start points exclude one another.
+  const int starts = (options.thread_id ? 1 : 0) + (options.cpu ? 1 : 0) + (options.cxr ? 1 : 0) +
+                     (options.header_context ? 1 : 0) + (options.all_threads ? 1 : 0);
+  if (starts > 1) {
+    std::cerr << "restack-walk: --all, --thread, --cpu, --header and --cxr exclude one "
+                 "another\n";
+    return restack::tools::kExitUsage;
+  }
   if (options.dumps.empty()) {
     std::cerr << "restack-walk: no dump given (see --help)\n";
     return restack::tools::kExitUsage;

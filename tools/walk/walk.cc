@@ -124,6 +124,10 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       err << "restack-walk: warning: " << w.what << "\n";
       worsen(kExitPartial);
     }
+    for (const std::string& e : t.module_errors) {
+      err << "restack-walk: warning: " << input->name << ": " << e << "\n";
+      worsen(kExitPartial);
+    }
     // Modules without images matter only where a stack needs them, and each
     // walk says so; --verbose lists them all up front.
     if (options.verbose) {
@@ -135,8 +139,7 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
     if (options.cxr) {
       absl::StatusOr<dump::X64Context> context = ReadContextRecord(t, *options.cxr);
       if (!context.ok()) {
-        err << "restack-walk: " << input->name << ": --cxr: " << context.status().message()
-            << "\n";
+        err << "restack-walk: --cxr: " << context.status().message() << "\n";
         worsen(kExitError);
         continue;
       }
@@ -147,13 +150,19 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       s.context = *std::move(context);
       stacks.push_back(std::move(s));
     } else if (t.minidump) {
-      if (options.cpu) {
-        err << "restack-walk: " << input->name << ": --cpu applies to kernel dumps\n";
+      if (options.cpu || options.header_context) {
+        err << "restack-walk: " << input->name << ": --cpu and --header apply to kernel dumps\n";
         worsen(kExitUsage);
         continue;
       }
       stacks = MinidumpStacks(*t.minidump, options);
     } else {
+      if (options.thread_id) {
+        err << "restack-walk: " << input->name
+            << ": --thread applies to user minidumps (kernel dumps: --cpu)\n";
+        worsen(kExitUsage);
+        continue;
+      }
       stacks = KernelStacks(*t.kernel, options);
     }
     if (stacks.empty()) {

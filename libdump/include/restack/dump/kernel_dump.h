@@ -70,8 +70,7 @@ struct ProcessorContext {
   uint32_t processor = 0;
   uint64_t prcb = 0;            // KPRCB address
   uint64_t current_thread = 0;  // KPRCB.CurrentThread (0 if unreadable)
-  // Where the context came from: "header" (DUMP_HEADER64.ContextRecord, the
-  // bugchecking processor), "prcb-context" (*(KPRCB + OffsetPrcbContext)),
+  // Where the context came from: "prcb-context" (*(KPRCB + OffsetPrcbContext)),
   // "prcb-processor-state" (KPRCB + OffsetPrcbProcStateContext).
   std::string source;
   X64Context context;
@@ -105,7 +104,7 @@ struct SecondaryData {
 // Why a virtual address could not be read.
 enum class TranslationFault {
   kNone,
-  kNotMapped,     // a page-table entry on the way is not present (and not in transition)
+  kNotMapped,     // non-canonical, or an entry on the way not present (nor in transition)
   kNotInDump,     // a page table or the page itself is not in the file
   kNoPageTables,  // triage dump: only the ranges it copied can be read
 };
@@ -151,8 +150,9 @@ class KernelDump : public AddressSpace {
   const std::vector<ProcessorContext>& processor_contexts() const;
   // The processor that bugchecked, when the dump tells: the triage dump's
   // KPRCB copy names it; otherwise the processor whose context is the header
-  // context, or lies deeper on the same kernel stack (KeBugCheckEx called
-  // after the fault the header context describes).
+  // context, or the one whose RSP lies nearest below the header context's
+  // (within 128 KiB: KeBugCheckEx called after the fault the header context
+  // describes; a warning when several qualify).
   std::optional<uint32_t> bugcheck_processor() const;
   const std::vector<SecondaryData>& secondary_data() const;
   const std::vector<Warning>& warnings() const;
@@ -179,7 +179,9 @@ class KernelDump : public AddressSpace {
   explicit KernelDump(std::unique_ptr<State> state);
   // KDBG, module lists, unloaded drivers, processor contexts (through ReadVirtual).
   void ReadKernelFacts();
-  std::optional<uint32_t> FindBugcheckProcessor() const;
+  std::optional<uint32_t> FindBugcheckProcessor();
+  // Copies physical memory; on failure, what was missing (without the file name).
+  std::optional<std::string> CopyPhysical(uint64_t pa, std::span<uint8_t> out) const;
   std::unique_ptr<State> s_;
 };
 

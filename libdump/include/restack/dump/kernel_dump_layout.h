@@ -81,7 +81,8 @@ static_assert(offsetof(DUMP_HEADER64, KdSecondaryVersion) == 0x104D);
 
 inline constexpr uint32_t kDumpSignature = 0x45474150;     // 'PAGE'
 inline constexpr uint32_t kDumpValidDump64 = 0x34365544;   // 'DU64'
-inline constexpr uint32_t kMaxPhysicalRuns = (0x2C0 - 0x10) / sizeof(PHYSICAL_MEMORY_RUN64);
+// DMP_PHYSICAL_MEMORY_BLOCK_SIZE_64 is 700 bytes: 42 runs after the 16-byte head.
+inline constexpr uint32_t kMaxPhysicalRuns = (700 - 0x10) / sizeof(PHYSICAL_MEMORY_RUN64);
 inline constexpr uint64_t kKernelPageSize = 0x1000;
 
 // DumpType values as writers use them (they disagree on 5/6/7; restack goes by content).
