@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "restack/dump/kernel_dump.h"
 #include "tests/support/kernel_dump_writer.h"
+#include "tests/support/seed_corpus.h"
 
 namespace restack::dump {
 namespace {
@@ -32,9 +33,9 @@ std::vector<uint8_t> Written(const test::KernelScenario& s, KernelDumpType type)
 }
 
 // name -> bytes. "ok-" seeds are consistent; "bad-" ones are deliberately broken.
-std::vector<std::pair<std::string, std::vector<uint8_t>>> Seeds() {
+test::Seeds Seeds() {
   const test::KernelScenario typical = test::TypicalKernelScenario();
-  std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds;
+  test::Seeds seeds;
   seeds.emplace_back("ok-full.dmp", Written(typical, KernelDumpType::kFull));
   seeds.emplace_back("ok-bitmap-kernel.dmp", Written(typical, KernelDumpType::kBitmapKernel));
   seeds.emplace_back("ok-rdmp-kernel.dmp", Written(typical, KernelDumpType::kRdmpKernel));
@@ -54,15 +55,10 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> Seeds() {
 }
 
 TEST(KernelDumpSeedCorpusTest, WritesSeedsWhenAsked) {
-  if (std::getenv("RESTACK_WRITE_SEEDS") == nullptr) {
+  if (!test::SeedRewriteRequested()) {
     GTEST_SKIP() << "set RESTACK_WRITE_SEEDS=1 to rewrite " << kCorpus;
   }
-  fs::create_directories(kCorpus);
-  for (const auto& [name, bytes] : Seeds()) {
-    std::ofstream out(kCorpus / name, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    ASSERT_TRUE(out.good()) << name;
-  }
+  EXPECT_EQ(test::WriteSeeds(kCorpus, Seeds()), "");
 }
 
 TEST(KernelDumpSeedCorpusTest, CommittedSeedsMatchTheWriterAndParse) {
@@ -70,10 +66,7 @@ TEST(KernelDumpSeedCorpusTest, CommittedSeedsMatchTheWriterAndParse) {
     SCOPED_TRACE(name);
     const fs::path path = kCorpus / name;
     ASSERT_TRUE(fs::exists(path)) << "missing seed; rewrite with RESTACK_WRITE_SEEDS=1";
-    std::ifstream in(path, std::ios::binary);
-    std::vector<uint8_t> committed((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-    EXPECT_EQ(committed, bytes) << "stale seed; rewrite with RESTACK_WRITE_SEEDS=1";
+    EXPECT_EQ(test::ReadSeed(path), bytes) << "stale seed; rewrite with RESTACK_WRITE_SEEDS=1";
     absl::StatusOr<KernelDump> dump = KernelDump::Open(path.string());
     ASSERT_TRUE(dump.ok()) << dump.status();
     if (name.rfind("ok-", 0) == 0) {

@@ -14,6 +14,7 @@
 #include "restack/dump/minidump.h"
 #include "restack/dump/minidump_layout.h"
 #include "tests/support/minidump_builder.h"
+#include "tests/support/seed_corpus.h"
 
 namespace restack::dump {
 namespace {
@@ -118,15 +119,8 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> Seeds() {
 }
 
 TEST(MinidumpSeedCorpusTest, WritesSeedsWhenAsked) {
-  if (std::getenv("RESTACK_WRITE_SEEDS") == nullptr) {
-    GTEST_SKIP() << "set RESTACK_WRITE_SEEDS=1 to rewrite " << kCorpus;
-  }
-  fs::create_directories(kCorpus);
-  for (const auto& [name, bytes] : Seeds()) {
-    std::ofstream out(kCorpus / name, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    ASSERT_TRUE(out.good()) << name;
-  }
+  if (!SeedRewriteRequested()) GTEST_SKIP() << "set RESTACK_WRITE_SEEDS=1 to rewrite " << kCorpus;
+  EXPECT_EQ(WriteSeeds(kCorpus, Seeds()), "");
 }
 
 TEST(MinidumpSeedCorpusTest, CommittedSeedsMatchTheBuilderAndParse) {
