@@ -27,7 +27,7 @@ Result Info(InfoToolOptions options) {
 
 TEST(InfoToolTest, UnwindListingOfAmdppmEndsWithTheReadmeCounts) {
   // ../shared/real/README.md: 519 RUNTIME_FUNCTIONs, 19 of them chained.
-  Result r = Info({kAmdppm, /*unwind=*/true, /*json=*/false});
+  Result r = Info({.path = kAmdppm, .unwind = true});
   EXPECT_EQ(r.rc, kExitOk) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "Function Table (519)"));
   EXPECT_TRUE(absl::StrContains(r.out, "519 RUNTIME_FUNCTIONs: 500 primary, 19 chained, 0 indirect"))
@@ -39,7 +39,7 @@ TEST(InfoToolTest, UnwindListingOfAmdppmEndsWithTheReadmeCounts) {
 
 TEST(InfoToolTest, JsonCountsForKernel32IncludeIndirectEntries) {
   // ../shared/real/README.md: 3,224 entries, 787 chained, 428 indirect.
-  Result r = Info({kKernel32, /*unwind=*/true, /*json=*/true});
+  Result r = Info({.path = kKernel32, .unwind = true, .json = true});
   ASSERT_EQ(r.rc, kExitOk) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["runtime_functions"]["count"], 3224);
@@ -57,7 +57,7 @@ TEST(InfoToolTest, JsonCountsForKernel32IncludeIndirectEntries) {
 }
 
 TEST(InfoToolTest, RejectsAMissingFile) {
-  Result r = Info({"tests/no/such/file.sys", false, false});
+  Result r = Info({.path = "tests/no/such/file.sys"});
   EXPECT_EQ(r.rc, kExitError);
   EXPECT_TRUE(absl::StartsWith(r.err, "restack-info: tests/no/such/file.sys")) << r.err;
 }
@@ -65,7 +65,7 @@ TEST(InfoToolTest, RejectsAMissingFile) {
 TEST(InfoToolTest, RejectsUnknownContentNamingTheOffset) {
   const std::string path = ::testing::TempDir() + "/garbage.bin";
   std::ofstream(path) << "this is not a dump";
-  Result r = Info({path, false, false});
+  Result r = Info({.path = path});
   EXPECT_EQ(r.rc, kExitError);
   EXPECT_TRUE(absl::StrContains(r.err, "offset 0x0: not a PE image")) << r.err;
 }
@@ -75,7 +75,7 @@ TEST(InfoToolTest, RejectsATruncatedImageNamingFileAndOffset) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string path = ::testing::TempDir() + "/cut.sys";
   std::ofstream(path, std::ios::binary) << bytes.substr(0, 0x100);
-  Result r = Info({path, false, false});
+  Result r = Info({.path = path});
   EXPECT_EQ(r.rc, kExitError);
   EXPECT_TRUE(absl::StrContains(r.err, path + ": offset 0x")) << r.err;
 }
