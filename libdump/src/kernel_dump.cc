@@ -130,7 +130,7 @@ absl::StatusOr<PhysicalPageIndex> FullDumpPages(const ByteReader& file, const DU
 
 absl::StatusOr<PhysicalPageIndex> BitmapDumpPages(const ByteReader& file,
                                                   std::vector<Warning>& warnings) {
-  BMP_HEADER64 b;
+  BMP_HEADER64 b{};
   ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &b);  // checked by the caller
   const uint64_t bitmap_bytes = b.Pages / 8 + (b.Pages % 8 != 0);
   uint64_t bits = b.Pages;
@@ -166,7 +166,7 @@ absl::StatusOr<PhysicalPageIndex> BitmapDumpPages(const ByteReader& file,
 
 absl::StatusOr<PhysicalPageIndex> RdmpDumpPages(const ByteReader& file, KernelDumpKind kind,
                                                 std::vector<Warning>& warnings) {
-  RDMP_HEADER64 r;
+  RDMP_HEADER64 r{};
   ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &r);  // checked by the caller
   if (r.FirstPageOffset < kRdmpRangesOffset || r.FirstPageOffset > file.size()) {
     return file.Error(absl::StatusCode::kDataLoss, 0x2018,
@@ -189,7 +189,7 @@ absl::StatusOr<PhysicalPageIndex> RdmpDumpPages(const ByteReader& file, KernelDu
   uint64_t pages = 0;
   for (uint64_t at = kRdmpRangesOffset; at + sizeof(PFN_RANGE64) <= r.FirstPageOffset;
        at += sizeof(PFN_RANGE64)) {
-    PFN_RANGE64 range;
+    PFN_RANGE64 range{};
     if (!ReadStruct(file.bytes(), at, &range)) break;
     if (range.PageFileNumber == 0 || pages >= total_limit) break;
     if (range.PageFileNumber + range.NumberOfPages < range.PageFileNumber ||
@@ -223,12 +223,12 @@ absl::StatusOr<PhysicalPageIndex> RdmpDumpPages(const ByteReader& file, KernelDu
 
 // Recognises the memory layout from the bytes after the header.
 absl::StatusOr<KernelDumpKind> Recognise(const ByteReader& file, const DUMP_HEADER64& h) {
-  BMP_HEADER64 b;
+  BMP_HEADER64 b{};
   if (ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &b) && b.ValidDump == kBmpValidDump) {
     if (b.Signature == kBmpSignatureKernel) return KernelDumpKind::kBitmapKernel;
     if (b.Signature == kBmpSignatureFull) return KernelDumpKind::kBitmapFull;
   }
-  RDMP_HEADER64 r;
+  RDMP_HEADER64 r{};
   if (ReadStruct(file.bytes(), sizeof(DUMP_HEADER64), &r) && r.Marker == kRdmpMarker &&
       r.Signature == kRdmpSignature && r.ValidDump == kBmpValidDump) {
     if (h.DumpType == kDumpTypeRdmpComplete) return KernelDumpKind::kRdmpComplete;

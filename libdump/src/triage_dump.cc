@@ -139,7 +139,7 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
       count = room;
     }
     for (uint64_t i = 0; i < count; ++i) {
-      TRIAGE_DATA_BLOCK64 b;
+      TRIAGE_DATA_BLOCK64 b{};
       const uint64_t where = t.DataBlocksOffset + i * sizeof(TRIAGE_DATA_BLOCK64);
       ReadStruct(file.bytes(), where, &b);
       add(b.VirtualAddress, b.Size, b.Offset, "TRIAGE_DATA_BLOCK", where);
@@ -161,7 +161,7 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
     const uint64_t pool_end = std::min<uint64_t>(pool + t.StringPoolSize, limit);
     c.drivers.reserve(count);
     for (uint64_t i = 0; i < count; ++i) {
-      DUMP_DRIVER_ENTRY64 e;
+      DUMP_DRIVER_ENTRY64 e{};
       const uint64_t where = t.DriverListOffset + i * sizeof(DUMP_DRIVER_ENTRY64);
       ReadStruct(file.bytes(), where, &e);
       // A real entry names itself in the string pool; the first one that does
@@ -207,7 +207,7 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
                              count, kMaxMmUnloadedDrivers, n));
       }
       for (uint64_t i = 0; i < n; ++i) {
-        DUMP_UNLOADED_DRIVERS64 e;
+        DUMP_UNLOADED_DRIVERS64 e{};
         const uint64_t where = first + i * sizeof(e);
         ReadStruct(file.bytes(), where, &e);
         if (e.Name.Length == 0 || e.Name.Length > sizeof(e.DriverName) || e.Name.Length % 2 ||
