@@ -130,7 +130,9 @@ void ExpectCaller(const RegisterContext& callee, const RegisterContext& got, con
   EXPECT_EQ(got.rsp(), want.rsp) << absl::StrFormat("rsp 0x%x, want 0x%x", got.rsp(), want.rsp);
   EXPECT_TRUE(got.IsKnown(static_cast<unsigned>(Gpr::kRsp)));
   for (unsigned r : kVolatileGprs) {
-    if (want.gpr.count(r) == 0) EXPECT_FALSE(got.IsKnown(r)) << GprName(r) << " is volatile";
+    if (want.gpr.count(r) == 0) {
+      EXPECT_FALSE(got.IsKnown(r)) << GprName(r) << " is volatile";
+    }
   }
   for (unsigned x = 0; x < 6; ++x) EXPECT_FALSE(got.IsKnown(kRegXmm0 + x)) << "xmm" << x;
   if (!want.segments_from_machine_frame) {
