@@ -1,4 +1,4 @@
-// image_locator.h - finds PE images in directories and symbol-store layouts
+// image_locator.h - finds PE images along a symbol path (stores and directories)
 #pragma once
 
 #include <cstdint>
@@ -8,40 +8,47 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "restack/sym/symbol_path.h"
+#include "restack/sym/symbol_store.h"  // BaseName, ImageStoreKey
 #include "restack/unwind/pe_image.h"
 
 namespace restack::sym {
 
-// Symbol-store key of an image: TimeDateStamp as %08X + SizeOfImage as %x.
-std::string ImageStoreKey(uint32_t timestamp, uint32_t size_of_image);
-
-// The file-name part of a Windows or POSIX path ("C:\\x\\ntdll.dll" -> "ntdll.dll").
-std::string_view BaseName(std::string_view path);
-
-// Looks for images under a list of roots. Each root is probed, in order, as
-// a symbol store (<root>/<file>/<key>/<file>) and as a plain directory
-// (<root>/<file>), with case-insensitive names. Every candidate, in a store
-// or not, is opened and its TimeDateStamp and SizeOfImage compared with the
-// ones asked for: a mismatch is reported, never used.
+// Looks for images along a symbol path (symbol_store.h gives the probing
+// order). Every candidate, in a store or not, is parsed and its TimeDateStamp
+// and SizeOfImage compared with the ones asked for: a mismatch is reported,
+// never used.
 class ImageLocator {
  public:
-  explicit ImageLocator(std::vector<std::string> roots) : roots_(std::move(roots)) {}
+  // `roots` as `--images` / _NT_EXECUTABLE_IMAGE_PATH list them: each is a
+  // symbol path entry ("srv*/s*https://x", "/dir", ...). A plain directory
+  // is probed as a symbol store (<root>/<file>/<key>/<file>) and then as a
+  // directory. Entries that cannot be used become warnings().
+  explicit ImageLocator(std::vector<std::string> roots);
+  // Searches exactly the places of `path`, in its order.
+  explicit ImageLocator(SymbolPath path);
 
   // Path of the image `file_name` (a bare name; any directory part of it is
-  // ignored) with the given identity. NotFound lists where it looked;
+  // ignored) with the given identity; for a compressed store file, the "_"
+  // file it was decompressed from. NotFound lists where it looked;
   // FailedPrecondition when only mismatching candidates were found.
   absl::StatusOr<std::string> Find(std::string_view file_name, uint32_t timestamp,
                                    uint32_t size_of_image) const;
 
-  // Finds, maps, parses and checks the image.
+  // Finds, maps (or decompresses), parses and checks the image.
   absl::StatusOr<std::shared_ptr<const unwind::PeImage>> Open(std::string_view file_name,
                                                               uint32_t timestamp,
                                                               uint32_t size_of_image) const;
 
   const std::vector<std::string>& roots() const { return roots_; }
+  const SymbolPath& path() const { return path_; }
+  // Why parts of the roots are not searched (network locations, ...).
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   std::vector<std::string> roots_;
+  SymbolPath path_;
+  std::vector<std::string> warnings_;
 };
 
 // Opens and parses one image file (file layout).
