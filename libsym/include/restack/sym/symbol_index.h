@@ -1,0 +1,109 @@
+// symbol_index.h - one flat, sorted address index of a module's symbols
+//
+// Built once from a PDB (procedures, thunks, S_SEPCODE blocks, code publics,
+// data publics marked as data, unnamed boundaries at section-contribution
+// starts and section ends) or from an image's exports, then queried by binary search:
+// no decoding per lookup. Addresses are RVAs of the image as loaded (after
+// OMAP, when the PDB has it).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "restack/sym/pdb_file.h"
+#include "restack/unwind/pe_image.h"
+
+namespace restack::sym {
+
+// What named an address.
+enum class SymbolOrigin : uint8_t {
+  kProcedure,  // S_*PROC32 (with a length)
+  kThunk,      // S_THUNK32
+  kSeparated,  // an S_SEPCODE block, named after its parent
+  kPublic,     // S_PUB32 in an executable section
+  kExport,     // the image's export table
+  kData,       // a data public (a string literal, a global): names data, never code
+};
+// "procedure", "thunk", "separated", "public", "export", "data".
+std::string_view SymbolOriginName(SymbolOrigin origin);
+
+// One lookup's answer.
+struct SymbolHit {
+  std::string_view name;       // the function (for kSeparated: the parent)
+  uint32_t start = 0;          // RVA the name starts at (the parent's for kSeparated)
+  uint32_t block_start = 0;    // kSeparated: the block's own start
+  // The queried address minus `start`, counted in the PDB's original layout
+  // (differs from the final distance only under OMAP, e.g. a function split
+  // after linking).
+  int64_t displacement = 0;
+  SymbolOrigin origin = SymbolOrigin::kPublic;
+};
+
+// A source position.
+struct SourceLine {
+  std::string_view file;
+  uint32_t line = 0;
+};
+
+struct SymbolIndexOptions {
+  bool raw_names = false;  // keep publics decorated instead of demangling them
+};
+
+class SymbolIndex {
+ public:
+  SymbolIndex() = default;
+  // From a PDB. `image_sections` place section-relative addresses when the PDB
+  // has no section header stream (may be empty).
+  static SymbolIndex FromPdb(const PdbFile& pdb, std::span<const unwind::PeSection> image_sections,
+                             const SymbolIndexOptions& options = {});
+  // From the export table (named exports in executable sections).
+  static SymbolIndex FromExports(const unwind::PeImage& image);
+
+  // The symbol covering `rva`: the last entry at or below it, unless that is
+  // a boundary or a sized symbol that ends before `rva`.
+  std::optional<SymbolHit> Lookup(uint32_t rva) const;
+  // A symbol starting exactly at `rva`.
+  std::optional<SymbolHit> At(uint32_t rva) const;
+  // The source line of `rva`, if the PDB has line information for it.
+  std::optional<SourceLine> LineAt(uint32_t rva) const;
+
+  size_t size() const { return entries_.size(); }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  struct Entry {
+    uint32_t rva = 0;
+    uint32_t length = 0;       // 0: up to the next entry
+    uint32_t name = 0;         // offset into names_; kNoName for a boundary
+    uint32_t parent = 0;       // kSeparated: the parent's RVA
+    SymbolOrigin origin = SymbolOrigin::kPublic;
+    uint8_t rank = 0;          // which wins at one RVA (lower wins)
+  };
+  struct Line {
+    uint32_t rva = 0;
+    uint32_t length = 0;
+    uint32_t line = 0;
+    uint32_t file = 0;
+  };
+  static constexpr uint32_t kNoName = 0xFFFFFFFF;
+
+  uint32_t AddName(std::string_view name);
+  void Finish();
+  SymbolHit Hit(const Entry& e, uint32_t source) const;
+  // OMAP: a source RVA's final RVA, and back.
+  std::optional<uint32_t> ToFinal(uint32_t source_rva) const;
+  std::optional<uint32_t> ToSource(uint32_t final_rva) const;
+
+  std::vector<Entry> entries_;  // sorted by rva, one per rva
+  std::string names_;
+  std::vector<Line> lines_;     // sorted by rva
+  std::vector<std::string> files_;
+  Omap to_src_, from_src_;      // empty without OMAP
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace restack::sym

@@ -1,0 +1,207 @@
+// symbol_index.cc - building and querying the flat address index
+#include "restack/sym/symbol_index.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "restack/sym/demangle.h"
+
+namespace restack::sym {
+
+std::string_view SymbolOriginName(SymbolOrigin origin) {
+  switch (origin) {
+    case SymbolOrigin::kProcedure: return "procedure";
+    case SymbolOrigin::kThunk: return "thunk";
+    case SymbolOrigin::kSeparated: return "separated";
+    case SymbolOrigin::kPublic: return "public";
+    case SymbolOrigin::kExport: return "export";
+    case SymbolOrigin::kData: return "data";
+  }
+  return "?";
+}
+
+uint32_t SymbolIndex::AddName(std::string_view name) {
+  const uint32_t at = static_cast<uint32_t>(names_.size());
+  names_.append(name);
+  names_.push_back('\0');
+  return at;
+}
+
+std::optional<uint32_t> SymbolIndex::ToFinal(uint32_t source_rva) const {
+  return from_src_.empty() ? std::optional<uint32_t>(source_rva) : from_src_.Map(source_rva);
+}
+
+std::optional<uint32_t> SymbolIndex::ToSource(uint32_t final_rva) const {
+  return to_src_.empty() ? std::optional<uint32_t>(final_rva) : to_src_.Map(final_rva);
+}
+
+void SymbolIndex::Finish() {
+  // One entry per address: the lowest rank wins (procedure, thunk, separated
+  // block, public, data, boundary).
+  std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    return a.rva != b.rva ? a.rva < b.rva : a.rank < b.rank;
+  });
+  entries_.erase(std::unique(entries_.begin(), entries_.end(),
+                             [](const Entry& a, const Entry& b) { return a.rva == b.rva; }),
+                 entries_.end());
+  entries_.shrink_to_fit();
+  std::stable_sort(lines_.begin(), lines_.end(),
+                   [](const Line& a, const Line& b) { return a.rva < b.rva; });
+}
+
+SymbolIndex SymbolIndex::FromPdb(const PdbFile& pdb,
+                                 std::span<const unwind::PeSection> image_sections,
+                                 const SymbolIndexOptions& options) {
+  SymbolIndex index;
+  const bool omap = !pdb.omap_to_src().empty() && !pdb.omap_from_src().empty();
+  if (omap) {
+    index.to_src_ = pdb.omap_to_src();
+    index.from_src_ = pdb.omap_from_src();
+  }
+  // Symbols are section-relative: place them with the PDB's own section
+  // headers (the original ones under OMAP), else the image's.
+  struct Placement {
+    uint32_t va, size;
+    bool executable;
+  };
+  std::vector<Placement> sections;
+  const std::vector<PdbSection>& pdb_sections =
+      omap && !pdb.original_sections().empty() ? pdb.original_sections() : pdb.sections();
+  for (const PdbSection& s : pdb_sections) {
+    sections.push_back({s.virtual_address, s.virtual_size, s.IsExecutable()});
+  }
+  if (sections.empty()) {
+    for (const unwind::PeSection& s : image_sections) {
+      sections.push_back({s.virtual_address, s.MemorySize(), s.IsExecutable()});
+    }
+  }
+  auto place = [&](uint16_t section, uint32_t offset) -> std::optional<Placement> {
+    if (section == 0 || section > sections.size()) return std::nullopt;
+    Placement p = sections[section - 1];
+    p.va += offset;
+    return p;
+  };
+  size_t unplaced = 0;
+  for (const PdbProcedure& p : pdb.procedures()) {
+    std::optional<Placement> at = place(p.section, p.offset);
+    if (!at) {
+      ++unplaced;
+      continue;
+    }
+    index.entries_.push_back({at->va, p.length, index.AddName(p.name), 0,
+                              p.thunk ? SymbolOrigin::kThunk : SymbolOrigin::kProcedure,
+                              static_cast<uint8_t>(p.thunk ? 1 : 0)});
+  }
+  for (const PdbSeparatedBlock& b : pdb.separated_blocks()) {
+    std::optional<Placement> at = place(b.record.section, b.record.offset);
+    std::optional<Placement> parent = place(b.function_section, b.function_offset);
+    if (!at || !parent || b.parent_name.empty()) {
+      ++unplaced;
+      continue;
+    }
+    index.entries_.push_back({at->va, b.record.length, index.AddName(b.parent_name), parent->va,
+                              SymbolOrigin::kSeparated, 2});
+  }
+  for (const PdbPublic& p : pdb.publics()) {
+    std::optional<Placement> at = place(p.section, p.offset);
+    if (!at) continue;  // absolute symbols (__guard_flags) have no address
+    // Publics in data sections and string literals anywhere name data: they
+    // are kept (an address in a literal is named after it) but marked, so
+    // that they never name code (ModuleSymbols).
+    const bool data = !at->executable || IsStringLiteralName(p.name);
+    index.entries_.push_back({at->va, 0,
+                              index.AddName(options.raw_names ? p.name : FunctionName(p.name)), 0,
+                              data ? SymbolOrigin::kData : SymbolOrigin::kPublic,
+                              static_cast<uint8_t>(data ? 4 : 3)});
+  }
+  // Unnamed boundaries: where a contribution starts and where a section ends,
+  // a public no longer reaches.
+  for (const PdbContribution& c : pdb.contributions()) {
+    std::optional<Placement> at = place(c.section, c.offset);
+    if (at) index.entries_.push_back({at->va, 0, kNoName, 0, SymbolOrigin::kPublic, 5});
+  }
+  for (const Placement& s : sections) {
+    index.entries_.push_back({s.va + s.size, 0, kNoName, 0, SymbolOrigin::kPublic, 5});
+  }
+  // Lines, and their files.
+  index.files_ = pdb.files();
+  for (const PdbLine& l : pdb.lines()) {
+    std::optional<Placement> at = place(l.section, l.offset);
+    if (at) index.lines_.push_back({at->va, l.length, l.line, l.file});
+  }
+  if (unplaced > 0) {
+    index.warnings_.push_back(absl::StrFormat(
+        "%s: %u symbols name sections the PDB and the image do not have; left out", pdb.name(),
+        unplaced));
+  }
+  index.Finish();
+  return index;
+}
+
+SymbolIndex SymbolIndex::FromExports(const unwind::PeImage& image) {
+  SymbolIndex index;
+  absl::StatusOr<std::vector<unwind::PeExport>> exports = image.Exports();
+  if (!exports.ok()) {
+    index.warnings_.push_back(std::string(exports.status().message()));
+    return index;
+  }
+  for (const unwind::PeExport& e : *exports) {
+    if (e.name.empty() || !e.forwarder.empty() || !image.IsExecutableRva(e.rva)) continue;
+    index.entries_.push_back({e.rva, 0, index.AddName(e.name), 0, SymbolOrigin::kExport, 3});
+  }
+  for (const unwind::PeSection& s : image.sections()) {
+    if (s.IsExecutable()) {
+      index.entries_.push_back(
+          {s.virtual_address + s.MemorySize(), 0, kNoName, 0, SymbolOrigin::kExport, 5});
+    }
+  }
+  index.Finish();
+  return index;
+}
+
+SymbolHit SymbolIndex::Hit(const Entry& e, uint32_t source) const {
+  SymbolHit hit;
+  hit.name = std::string_view(names_.data() + e.name);
+  hit.origin = e.origin;
+  const uint32_t start = e.origin == SymbolOrigin::kSeparated ? e.parent : e.rva;
+  hit.start = ToFinal(start).value_or(start);
+  hit.block_start = ToFinal(e.rva).value_or(e.rva);
+  hit.displacement = static_cast<int64_t>(source) - start;
+  return hit;
+}
+
+std::optional<SymbolHit> SymbolIndex::Lookup(uint32_t rva) const {
+  std::optional<uint32_t> source = ToSource(rva);
+  if (!source) return std::nullopt;
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), *source,
+                             [](uint32_t v, const Entry& e) { return v < e.rva; });
+  if (it == entries_.begin()) return std::nullopt;
+  const Entry& e = *std::prev(it);
+  if (e.name == kNoName) return std::nullopt;
+  if (e.length != 0 && *source - e.rva >= e.length) return std::nullopt;
+  return Hit(e, *source);
+}
+
+std::optional<SymbolHit> SymbolIndex::At(uint32_t rva) const {
+  std::optional<uint32_t> source = ToSource(rva);
+  if (!source) return std::nullopt;
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), *source,
+                             [](const Entry& e, uint32_t v) { return e.rva < v; });
+  if (it == entries_.end() || it->rva != *source || it->name == kNoName) return std::nullopt;
+  return Hit(*it, *source);
+}
+
+std::optional<SourceLine> SymbolIndex::LineAt(uint32_t rva) const {
+  std::optional<uint32_t> source = ToSource(rva);
+  if (!source) return std::nullopt;
+  auto it = std::upper_bound(lines_.begin(), lines_.end(), *source,
+                             [](uint32_t v, const Line& l) { return v < l.rva; });
+  if (it == lines_.begin()) return std::nullopt;
+  const Line& l = *std::prev(it);
+  if (*source - l.rva >= std::max<uint32_t>(l.length, 1) || l.file >= files_.size()) {
+    return std::nullopt;
+  }
+  return SourceLine{files_[l.file], l.line};
+}
+
+}  // namespace restack::sym
