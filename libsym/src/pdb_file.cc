@@ -59,7 +59,7 @@ std::string PdbFile::StoreKey() const { return absl::StrFormat("%s%X", GuidStrin
 
 absl::Status PdbFile::CheckMatches(const std::array<uint8_t, 16>& image_guid,
                                    uint32_t image_age) const {
-  if (image_guid != guid_ || dbi_age_ != image_age) {
+  if (image_guid != guid_ || dbi_age_ < image_age) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: PDB %s age %u (DBI age %u) does not match the image's %s age %u", name_,
         GuidString(guid_), age_, dbi_age_, GuidString(image_guid), image_age));

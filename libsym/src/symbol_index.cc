@@ -170,6 +170,11 @@ SymbolHit SymbolIndex::Hit(const Entry& e, uint32_t source) const {
   return hit;
 }
 
+size_t SymbolIndex::named() const {
+  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(),
+                                           [](const Entry& e) { return e.name != kNoName; }));
+}
+
 std::optional<SymbolHit> SymbolIndex::Lookup(uint32_t rva) const {
   std::optional<uint32_t> source = ToSource(rva);
   if (!source) return std::nullopt;
@@ -191,7 +196,7 @@ std::optional<SymbolHit> SymbolIndex::At(uint32_t rva) const {
   return Hit(*it, *source);
 }
 
-std::optional<SourceLine> SymbolIndex::LineAt(uint32_t rva) const {
+std::optional<SourcePosition> SymbolIndex::LineAt(uint32_t rva) const {
   std::optional<uint32_t> source = ToSource(rva);
   if (!source) return std::nullopt;
   auto it = std::upper_bound(lines_.begin(), lines_.end(), *source,
@@ -201,7 +206,7 @@ std::optional<SourceLine> SymbolIndex::LineAt(uint32_t rva) const {
   if (*source - l.rva >= std::max<uint32_t>(l.length, 1) || l.file >= files_.size()) {
     return std::nullopt;
   }
-  return SourceLine{files_[l.file], l.line};
+  return SourcePosition{files_[l.file], l.line};
 }
 
 }  // namespace restack::sym

@@ -109,8 +109,10 @@ TEST_F(AmdppmTest, IdentityMatchesTheImageAndTheStoreDirectory) {
   EXPECT_EQ(pdb_->age(), 3u);
   EXPECT_EQ(pdb_->StoreKey(), "1C19FDDB27BB3399D9B45973EFEAFCF31");
   EXPECT_EQ(pdb_->StoreKey(), cv->StoreKey());
-  // A newer image (higher age) or another GUID does not match.
+  // A newer image (higher age) or another GUID does not match; an older one
+  // (the PDB was written again after the link) does.
   EXPECT_FALSE(pdb_->CheckMatches(cv->guid, pdb_->dbi_age() + 1).ok());
+  EXPECT_TRUE(pdb_->CheckMatches(cv->guid, pdb_->dbi_age() - 1).ok());
   std::array<uint8_t, 16> other = cv->guid;
   other[15] ^= 1;
   absl::Status mismatch = pdb_->CheckMatches(other, cv->age);

@@ -28,7 +28,7 @@ struct SymbolizedAddress {
   // The address lies in a separated chunk (a chained or indirect .pdata entry
   // or an S_SEPCODE block apart from its function) that starts here.
   std::optional<uint32_t> chunk_start;
-  std::optional<SourceLine> source;
+  std::optional<SourcePosition> source;
 };
 
 // What an address is expected to be.

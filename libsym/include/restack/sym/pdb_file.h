@@ -92,8 +92,8 @@ class PdbFile {
   // Symbol-store key: GUID as %08X%04X%04X + 8 x %02X, then the DBI age as %X
   // (the age images record; a stripped PDB's info-stream age is higher).
   std::string StoreKey() const;
-  // Identity against an image's RSDS record: GUID equal and DBI age equal to
-  // the image's age (DbgHelp's exact match). FailedPrecondition naming both identities otherwise.
+  // Identity against an image's RSDS record: GUID equal and DBI age at least
+  // the image's age (a PDB rewritten after the link keeps matching). FailedPrecondition naming both identities otherwise.
   absl::Status CheckMatches(const std::array<uint8_t, 16>& image_guid, uint32_t image_age) const;
 
   const std::vector<PdbSection>& sections() const { return sections_; }

@@ -44,7 +44,7 @@ struct SymbolHit {
 };
 
 // A source position.
-struct SourceLine {
+struct SourcePosition {
   std::string_view file;
   uint32_t line = 0;
 };
@@ -69,9 +69,11 @@ class SymbolIndex {
   // A symbol starting exactly at `rva`.
   std::optional<SymbolHit> At(uint32_t rva) const;
   // The source line of `rva`, if the PDB has line information for it.
-  std::optional<SourceLine> LineAt(uint32_t rva) const;
+  std::optional<SourcePosition> LineAt(uint32_t rva) const;
 
+  // Entries, boundaries included; named() counts only the named ones.
   size_t size() const { return entries_.size(); }
+  size_t named() const;
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:

@@ -1,0 +1,110 @@
+// symbol_resolver.cc - PDB along the symbol path, else exports; cached per image
+#include "restack/sym/symbol_resolver.h"
+
+#include "absl/strings/str_format.h"
+#include "restack/sym/symbol_store.h"
+#include "restack/unwind/runtime_function_table.h"
+
+namespace restack::sym {
+namespace {
+
+// The directory part of a POSIX path ("" when there is none).
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return "";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// "sys" for "x/amdppm.sys"; "" without an extension.
+std::string ExtensionOf(std::string_view name) {
+  name = BaseName(name);
+  const size_t dot = name.find_last_of('.');
+  return dot == std::string_view::npos ? "" : std::string(name.substr(dot + 1));
+}
+
+}  // namespace
+
+std::string_view SymbolSourceName(SymbolSource source) {
+  switch (source) {
+    case SymbolSource::kPdb: return "pdb";
+    case SymbolSource::kExports: return "exports";
+    case SymbolSource::kNone: return "none";
+  }
+  return "?";
+}
+
+const LoadedSymbols& SymbolResolver::Load(const std::shared_ptr<const unwind::PeImage>& image,
+                                          const std::string& image_path) {
+  auto it = cache_.find(image.get());
+  if (it != cache_.end()) return it->second.second;
+  LoadedSymbols loaded = LoadUncached(image, image_path);
+  return cache_.emplace(image.get(), std::make_pair(image, std::move(loaded))).first->second.second;
+}
+
+LoadedSymbols SymbolResolver::LoadUncached(const std::shared_ptr<const unwind::PeImage>& image,
+                                           const std::string& image_path) const {
+  LoadedSymbols out;
+  if (image == nullptr) {
+    out.symbols = std::make_shared<const ModuleSymbols>(nullptr, nullptr);
+    out.pdb_status = absl::NotFoundError("no image");
+    return out;
+  }
+  std::shared_ptr<const unwind::RuntimeFunctionTable> unwind;
+  if (absl::StatusOr<unwind::RuntimeFunctionTable> table = unwind::RuntimeFunctionTable::Create(image);
+      table.ok()) {
+    unwind = std::make_shared<const unwind::RuntimeFunctionTable>(*std::move(table));
+  } else {
+    out.warnings.push_back(std::string(table.status().message()));
+  }
+
+  const std::optional<unwind::CodeViewRecord>& cv = image->codeview();
+  std::unique_ptr<PdbFile> pdb;
+  if (!cv) {
+    out.pdb_status = absl::NotFoundError(
+        absl::StrFormat("%s: the image has no CodeView (RSDS) record naming a PDB", image->name()));
+  } else {
+    SymbolPath search = path_;
+    if (options_.image_directory) {
+      std::vector<SymbolPlace> extra;
+      for (const std::string& dir : {DirectoryOf(image_path), DirectoryOf(cv->pdb_path)}) {
+        if (!dir.empty()) extra.push_back({PlaceKind::kDirectory, dir, dir});
+      }
+      search.Append(SymbolPath::FromPlaces(std::move(extra)));
+    }
+    Verifier verify = [&](const LocatedFile& file) -> absl::Status {
+      absl::StatusOr<std::unique_ptr<PdbFile>> candidate =
+          PdbFile::Open(file.bytes, file.owner, file.path);
+      if (!candidate.ok()) return candidate.status();
+      if (absl::Status match = (*candidate)->CheckMatches(cv->guid, cv->age); !match.ok()) {
+        return match;
+      }
+      pdb = *std::move(candidate);
+      return absl::OkStatus();
+    };
+    FindOptions find;
+    find.image_extension = ExtensionOf(image_path.empty() ? image->name() : image_path);
+    absl::StatusOr<LocatedFile> located =
+        FindFile(search, BaseName(cv->pdb_path), cv->StoreKey(), verify, find);
+    if (located.ok() && pdb != nullptr) {
+      out.source = SymbolSource::kPdb;
+      out.pdb_path = located->path;
+      out.pdb_has_privates = !pdb->procedures().empty() || !pdb->lines().empty();
+      out.warnings.insert(out.warnings.end(), pdb->warnings().begin(), pdb->warnings().end());
+      SymbolIndexOptions index_options;
+      index_options.raw_names = options_.raw_names;
+      auto index = std::make_shared<const SymbolIndex>(
+          SymbolIndex::FromPdb(*pdb, image->sections(), index_options));
+      out.warnings.insert(out.warnings.end(), index->warnings().begin(), index->warnings().end());
+      out.symbols = std::make_shared<const ModuleSymbols>(std::move(index), std::move(unwind));
+      return out;
+    }
+    out.pdb_status = located.ok() ? absl::InternalError("PDB accepted but not read") : located.status();
+  }
+  auto index = std::make_shared<const SymbolIndex>(SymbolIndex::FromExports(*image));
+  out.warnings.insert(out.warnings.end(), index->warnings().begin(), index->warnings().end());
+  out.source = index->named() > 0 ? SymbolSource::kExports : SymbolSource::kNone;
+  out.symbols = std::make_shared<const ModuleSymbols>(std::move(index), std::move(unwind));
+  return out;
+}
+
+}  // namespace restack::sym
