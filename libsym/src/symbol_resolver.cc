@@ -33,28 +33,31 @@ std::string_view SymbolSourceName(SymbolSource source) {
   return "?";
 }
 
-const LoadedSymbols& SymbolResolver::Load(const std::shared_ptr<const unwind::PeImage>& image,
-                                          const std::string& image_path) {
+const LoadedSymbols& SymbolResolver::Load(
+    const std::shared_ptr<const unwind::PeImage>& image, const std::string& image_path,
+    std::shared_ptr<const unwind::RuntimeFunctionTable> unwind) {
   auto it = cache_.find(image.get());
   if (it != cache_.end()) return it->second.second;
-  LoadedSymbols loaded = LoadUncached(image, image_path);
+  LoadedSymbols loaded = LoadUncached(image, image_path, std::move(unwind));
   return cache_.emplace(image.get(), std::make_pair(image, std::move(loaded))).first->second.second;
 }
 
-LoadedSymbols SymbolResolver::LoadUncached(const std::shared_ptr<const unwind::PeImage>& image,
-                                           const std::string& image_path) const {
+LoadedSymbols SymbolResolver::LoadUncached(
+    const std::shared_ptr<const unwind::PeImage>& image, const std::string& image_path,
+    std::shared_ptr<const unwind::RuntimeFunctionTable> unwind) const {
   LoadedSymbols out;
   if (image == nullptr) {
     out.symbols = std::make_shared<const ModuleSymbols>(nullptr, nullptr);
     out.pdb_status = absl::NotFoundError("no image");
     return out;
   }
-  std::shared_ptr<const unwind::RuntimeFunctionTable> unwind;
-  if (absl::StatusOr<unwind::RuntimeFunctionTable> table = unwind::RuntimeFunctionTable::Create(image);
-      table.ok()) {
-    unwind = std::make_shared<const unwind::RuntimeFunctionTable>(*std::move(table));
-  } else {
-    out.warnings.push_back(std::string(table.status().message()));
+  if (unwind == nullptr) {
+    absl::StatusOr<unwind::RuntimeFunctionTable> table = unwind::RuntimeFunctionTable::Create(image);
+    if (table.ok()) {
+      unwind = std::make_shared<const unwind::RuntimeFunctionTable>(*std::move(table));
+    } else {
+      out.warnings.push_back(std::string(table.status().message()));
+    }
   }
 
   const std::optional<unwind::CodeViewRecord>& cv = image->codeview();

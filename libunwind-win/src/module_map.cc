@@ -11,7 +11,18 @@ std::string Module::ShortName() const {
   const size_t slash = name.find_last_of("/\\");
   std::string file = slash == std::string::npos ? name : name.substr(slash + 1);
   const size_t dot = file.find_last_of('.');
-  return dot == std::string::npos || dot == 0 ? file : file.substr(0, dot);
+  std::string stem = dot == std::string::npos || dot == 0 ? file : file.substr(0, dot);
+  // WinDbg's names for the kernel and the HAL, whatever their file names.
+  std::string lower = stem;
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (lower == "ntoskrnl" || lower == "ntkrnlmp" || lower == "ntkrnlpa" || lower == "ntkrpamp") {
+    return "nt";
+  }
+  if (lower == "hal" || lower == "halacpi" || lower == "halmacpi" || lower == "halaacpi" ||
+      lower == "halapic" || lower == "halmps" || lower == "halsp") {
+    return "hal";
+  }
+  return stem;
 }
 
 absl::Status Module::AttachImage(std::shared_ptr<const PeImage> pe) {

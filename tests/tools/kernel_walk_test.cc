@@ -7,6 +7,7 @@
 #include <Zydis/Zydis.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -16,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "restack/dump/kernel_dump.h"
 #include "restack/sym/image_locator.h"
+#include "restack/sym/pdb_file.h"
 #include "walk/walk.h"
 
 namespace restack::tools {
@@ -105,6 +107,51 @@ TEST(KernelWalkTest, FaultContextWalksThroughAmdppmAndWdfToNtoskrnl) {
     EXPECT_TRUE(CallEndsAt(**image, static_cast<uint32_t>(rip - m->base)));
     EXPECT_EQ(frames[i]["trust"], "unwind_info");
   }
+}
+
+// With the store as symbol path, the amdppm frames are named after the
+// function public covering each call (the return address minus one; frame 0
+// the faulting instruction itself), read here straight from the PDB's publics.
+TEST(KernelWalkTest, SympathNamesTheAmdppmFrames) {
+  absl::StatusOr<dump::KernelDump> dump = dump::KernelDump::Open(kTriage);
+  ASSERT_TRUE(dump.ok());
+  absl::StatusOr<std::unique_ptr<sym::PdbFile>> pdb = sym::PdbFile::OpenFile(
+      "../shared/real/symbols/amdppm.pdb/1C19FDDB27BB3399D9B45973EFEAFCF31/amdppm.pdb");
+  ASSERT_TRUE(pdb.ok()) << pdb.status();
+  std::map<uint64_t, std::string> functions;  // RVA -> undecorated name
+  for (const sym::PdbPublic& p : (*pdb)->publics()) {
+    if (p.function && p.section >= 1 && p.section <= (*pdb)->sections().size()) {
+      functions.emplace((*pdb)->sections()[p.section - 1].virtual_address + p.offset, p.name);
+    }
+  }
+  int rc = 0;
+  WalkToolOptions options;
+  options.cxr = dump->bugcheck().parameters[3];
+  options.sympath = std::string("srv*") + kStore;
+  nlohmann::json stack = WalkJson(options, &rc);
+  const nlohmann::json& frames = stack["frames"];
+  size_t amdppm = 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    SCOPED_TRACE(frames[i]["call_site"].get<std::string>());
+    const uint64_t offset = Hex(frames[i]["offset"]);
+    if (frames[i]["module"] != "amdppm.sys") {
+      // No PDB and no exports: module+0xRVA (the kernel as WinDbg calls it).
+      EXPECT_TRUE(frames[i]["symbol"].is_null());
+      const std::string expected = frames[i]["module"] == "ntoskrnl.exe" ? "nt" : "Wdf01000";
+      EXPECT_EQ(frames[i]["call_site"].get<std::string>().rfind(expected + "+0x", 0), 0u);
+      continue;
+    }
+    ++amdppm;
+    auto covering = functions.upper_bound(i == 0 ? offset : offset - 1);
+    ASSERT_NE(covering, functions.begin());
+    --covering;
+    const std::string expected = absl::StrFormat("amdppm!%s+0x%x", covering->second,
+                                                 offset - covering->first);
+    EXPECT_EQ(frames[i]["call_site"], expected);
+    EXPECT_EQ(frames[i]["symbol"]["function"], covering->second);
+    EXPECT_EQ(frames[i]["symbol"]["origin"], "public");
+  }
+  EXPECT_EQ(amdppm, 6u);
 }
 
 TEST(KernelWalkTest, DefaultWalkStartsInKeBugCheckExAndNamesTheMissingImage) {

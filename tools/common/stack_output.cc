@@ -47,14 +47,17 @@ std::string StackTitle(const StackOrigin& o) {
                          o.suspend_count, FormatAddress(o.teb), o.context);
 }
 
-void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out) {
+void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out,
+                    const std::vector<FrameSymbol>* symbols) {
   out << StackTitle(origin) << "\n";
   out << " # Child-SP          RetAddr               Call Site\n";
   bool heuristic = false;
   for (size_t i = 0; i < walk.frames.size(); ++i) {
     const unwind::StackFrame& f = walk.frames[i];
-    std::string line = absl::StrFormat("%02x %s %s     %s", i, FormatAddress(f.rsp),
-                                       RetAddrText(walk, i), CallSite(f));
+    const bool named = symbols != nullptr && i < symbols->size();
+    std::string line = absl::StrFormat(
+        "%02x %s %s     %s", i, FormatAddress(f.rsp), RetAddrText(walk, i),
+        named ? (*symbols)[i].call_site + (*symbols)[i].Annotations() : CallSite(f));
     if (f.trust != unwind::FrameTrust::kContext && f.trust != unwind::FrameTrust::kUnwindInfo) {
       absl::StrAppendFormat(&line, "    [trust: %s]", unwind::FrameTrustName(f.trust));
       heuristic |= f.trust == unwind::FrameTrust::kScan ||
@@ -76,7 +79,8 @@ void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, st
 }
 
 nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& walk,
-                           const StackOutputOptions& options) {
+                           const StackOutputOptions& options,
+                           const std::vector<FrameSymbol>* symbols) {
   nlohmann::json frames = nlohmann::json::array();
   for (size_t i = 0; i < walk.frames.size(); ++i) {
     const unwind::StackFrame& f = walk.frames[i];
@@ -91,7 +95,22 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
     } else {
       j["return_address"] = nullptr;
     }
-    j["call_site"] = CallSite(f);
+    const FrameSymbol* named = symbols != nullptr && i < symbols->size() ? &(*symbols)[i] : nullptr;
+    j["call_site"] = named != nullptr ? named->call_site : CallSite(f);
+    if (named != nullptr && !named->function.empty()) {
+      j["symbol"] = {{"function", named->function},
+                     {"displacement", named->displacement},
+                     {"origin", named->origin}};
+    } else {
+      j["symbol"] = nullptr;
+    }
+    j["chunk_start"] = named != nullptr && named->chunk ? nlohmann::json(Hex(*named->chunk))
+                                                        : nlohmann::json(nullptr);
+    if (named != nullptr && !named->source_file.empty()) {
+      j["source"] = {{"file", named->source_file}, {"line", named->source_line}};
+    } else {
+      j["source"] = nullptr;
+    }
     if (f.module != nullptr) {
       j["module"] = f.module->name;
       j["module_base"] = Hex(f.module->base);

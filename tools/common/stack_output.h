@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "common/frame_symbols.h"
 #include "restack/unwind/stack_walker.h"
 
 namespace restack::tools {
@@ -48,7 +49,9 @@ std::string CallSite(const unwind::StackFrame& frame);
 
 // WinDbg `kn`: frame number, Child-SP, RetAddr, Call Site; a trailing
 // "[trust: ...]" on frames found by anything but unwind data; warnings after.
-void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out);
+// `symbols` (one per frame, or null) names the frames; else module+0xRVA.
+void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out,
+                    const std::vector<FrameSymbol>* symbols = nullptr);
 
 // One line of JSON. Strings that are not valid UTF-8 (names from dumps and
 // images are untrusted) are written with U+FFFD replacements, never thrown on.
@@ -56,6 +59,7 @@ std::string JsonLine(const nlohmann::json& value);
 
 // One JSON Lines object (docs/tools.md#restack-walk-json).
 nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& walk,
-                           const StackOutputOptions& options);
+                           const StackOutputOptions& options,
+                           const std::vector<FrameSymbol>* symbols = nullptr);
 
 }  // namespace restack::tools

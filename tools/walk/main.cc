@@ -12,6 +12,10 @@
 ABSL_FLAG(std::string, images, "",
           "image paths, ';'-separated: symbol-store roots or plain directories "
           "(default: $_NT_EXECUTABLE_IMAGE_PATH)");
+ABSL_FLAG(std::string, sympath, "",
+          "symbol path for PDBs (and images after --images), _NT_SYMBOL_PATH syntax "
+          "(default: $_NT_SYMBOL_PATH)");
+ABSL_FLAG(bool, raw_names, false, "keep symbol names decorated (no demangling)");
 ABSL_FLAG(bool, all, false, "walk every thread, not only the exception thread");
 ABSL_FLAG(std::string, thread, "", "walk only this thread id (hex, e.g. 0x1a30)");
 ABSL_FLAG(int, cpu, -1, "kernel dumps: walk this processor's context");
@@ -29,6 +33,11 @@ int main(int argc, char** argv) {
       "flags:\n"
       "  --images ROOTS     ';'-separated symbol-store roots or plain directories holding\n"
       "                     the images (default: $_NT_EXECUTABLE_IMAGE_PATH)\n"
+      "  --sympath PATH     symbol path (srv*store, cache*dir, plain directories; ';'-\n"
+      "                     separated; default $_NT_SYMBOL_PATH): PDBs, then images;\n"
+      "                     frames become module!Function+0xOFF, chunks marked\n"
+      "                     (Chunk @ start), source lines [file @ line]\n"
+      "  --raw_names        keep names decorated, as the PDB has them\n"
       "  --all              every thread (kernel dumps: every processor)\n"
       "  --thread TID       only this thread (hex id, e.g. 0x1a30)\n"
       "  --cpu N            kernel dumps: processor N's context (default: the processor\n"
@@ -42,11 +51,13 @@ int main(int argc, char** argv) {
       "  --verbose          list every module whose image was not found\n\n"
       "exit: 0 complete, 1 error, 2 usage, 3 printed but incomplete\n\n"
       "example:\n"
-      "  restack-walk --images tests/fixtures/store tests/fixtures/wine/exception.dmp\n";
+      "  restack-walk --images tests/fixtures/store tests/fixtures/wine/exception.dmp\n"
+      "  restack-walk --sympath 'srv*../shared/real/symbols' --cxr 0xffff850429891720 \\\n"
+      "      ../shared/real/dumps/triage_x64.dmp\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
   if (!restack::tools::CheckFlags(argc, argv, "restack-walk",
-                                  {"all", "header", "json", "registers", "verbose"},
-                                  {"images", "thread", "cpu", "cxr", "max_frames"})) {
+                                  {"all", "header", "json", "registers", "verbose", "raw_names"},
+                                  {"images", "sympath", "thread", "cpu", "cxr", "max_frames"})) {
     return restack::tools::kExitUsage;
   }
   absl::SetProgramUsageMessage(kUsage);
@@ -58,6 +69,11 @@ int main(int argc, char** argv) {
     images = std::getenv("_NT_EXECUTABLE_IMAGE_PATH");
   }
   options.image_paths = restack::tools::SplitPathList(images);
+  options.sympath = absl::GetFlag(FLAGS_sympath);
+  if (options.sympath.empty() && std::getenv("_NT_SYMBOL_PATH") != nullptr) {
+    options.sympath = std::getenv("_NT_SYMBOL_PATH");
+  }
+  options.raw_names = absl::GetFlag(FLAGS_raw_names);
   options.all_threads = absl::GetFlag(FLAGS_all);
   options.json = absl::GetFlag(FLAGS_json);
   options.registers = absl::GetFlag(FLAGS_registers);

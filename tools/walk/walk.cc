@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "common/dump_target.h"
 #include "common/exit_code.h"
+#include "common/frame_symbols.h"
 #include "common/input_file.h"
 #include "common/stack_output.h"
 
@@ -100,11 +101,25 @@ std::vector<StackStart> KernelStacks(const dump::KernelDump& dump,
 }  // namespace
 
 int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err) {
-  const sym::ImageLocator locator(options.image_paths);
   int rc = kExitOk;
   auto worsen = [&rc](int code) {
     if (code == kExitError || rc == kExitOk) rc = code;
   };
+  // Images: --images, then the symbol path (as WinDbg falls back to it).
+  std::vector<std::string> image_roots = options.image_paths;
+  std::optional<sym::SymbolResolver> resolver;
+  if (!options.sympath.empty()) {
+    absl::StatusOr<sym::SymbolPath> path = sym::SymbolPath::Parse(options.sympath);
+    if (!path.ok()) {
+      err << "restack-walk: --sympath: " << path.status().message() << "\n";
+      return kExitUsage;
+    }
+    for (const std::string& w : path->warnings()) err << "restack-walk: warning: " << w << "\n";
+    for (const sym::SymbolPlace& place : path->places()) image_roots.push_back(place.entry);
+    resolver.emplace(*std::move(path), sym::SymbolResolverOptions{.raw_names = options.raw_names});
+  }
+  const sym::ImageLocator locator(image_roots);
+  FrameSymbolizer symbolizer(resolver ? &*resolver : nullptr);
   for (const std::string& path : options.dumps) {
     absl::StatusOr<InputFile> input = OpenInput(path);
     if (!input.ok()) {
@@ -185,10 +200,15 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       walk_options.stacks = s.bounds;
       unwind::StackWalk walk =
           unwind::WalkStack(ToRegisterContext(*s.context), *t.memory, t.modules, walk_options);
+      std::vector<FrameSymbol> symbols;
+      for (size_t i = 0; i < walk.frames.size(); ++i) symbols.push_back(symbolizer.Symbolize(walk, i));
+      for (const std::string& m : symbolizer.TakeMessages()) {
+        err << "restack-walk: warning: " << input->name << ": " << m << "\n";
+      }
       if (options.json) {
-        out << JsonLine(StackToJson(s.origin, walk, {options.registers})) << "\n";
+        out << JsonLine(StackToJson(s.origin, walk, {options.registers}, &symbols)) << "\n";
       } else {
-        PrintStackText(s.origin, walk, out);
+        PrintStackText(s.origin, walk, out, &symbols);
         out << "\n";
       }
       if (!unwind::IsCompleteEnd(walk.end)) worsen(kExitPartial);

@@ -12,6 +12,10 @@ namespace restack::tools {
 struct WalkToolOptions {
   std::vector<std::string> dumps;        // paths, or "-" for stdin
   std::vector<std::string> image_paths;  // store roots or plain directories
+  // Symbol path (_NT_SYMBOL_PATH syntax): PDBs, and images after image_paths.
+  // Empty: frames are module+0xRVA.
+  std::string sympath;
+  bool raw_names = false;                // keep decorated names
   bool all_threads = false;              // every thread, not just the exception thread
   std::optional<uint32_t> thread_id;     // only this thread
   std::optional<uint32_t> cpu;           // kernel dumps: this processor's context

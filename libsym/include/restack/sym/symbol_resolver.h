@@ -52,15 +52,18 @@ class SymbolResolver {
       : path_(std::move(path)), options_(options) {}
 
   // The symbols of `image`. `image_path` (may be empty) is where the image
-  // was read from, for the next-to-the-image lookup. Cached by image.
+  // was read from, for the next-to-the-image lookup; `unwind` its .pdata
+  // when the caller has it already (else it is built). Cached by image.
   const LoadedSymbols& Load(const std::shared_ptr<const unwind::PeImage>& image,
-                            const std::string& image_path);
+                            const std::string& image_path,
+                            std::shared_ptr<const unwind::RuntimeFunctionTable> unwind = nullptr);
 
   const SymbolPath& path() const { return path_; }
 
  private:
   LoadedSymbols LoadUncached(const std::shared_ptr<const unwind::PeImage>& image,
-                             const std::string& image_path) const;
+                             const std::string& image_path,
+                             std::shared_ptr<const unwind::RuntimeFunctionTable> unwind) const;
 
   SymbolPath path_;
   SymbolResolverOptions options_;

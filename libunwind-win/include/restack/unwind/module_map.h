@@ -24,7 +24,9 @@ struct Module {
   std::string image_problem;  // why `image` is null, for messages
 
   bool Contains(uint64_t va) const { return va >= base && va - base < size; }
-  // The module's name without its extension ("ntdll"), as WinDbg shows it.
+  // The module's name without its extension ("ntdll"), as WinDbg shows it:
+  // the kernel (ntoskrnl.exe, ntkrnlmp.exe, ...) is "nt", the HAL (hal.dll,
+  // halmacpi.dll, ...) "hal".
   std::string ShortName() const;
   // Attaches `image` and builds its runtime function table.
   absl::Status AttachImage(std::shared_ptr<const PeImage> image);

@@ -1,0 +1,74 @@
+// frame_symbols.cc - walked frames named through libsym
+#include "frame_symbols.h"
+
+#include "absl/strings/str_format.h"
+#include "common/stack_output.h"
+
+namespace restack::tools {
+
+std::string FrameSymbol::Annotations() const {
+  std::string out;
+  if (chunk) absl::StrAppendFormat(&out, " (Chunk @ %s)", FormatAddress(*chunk));
+  if (!source_file.empty()) absl::StrAppendFormat(&out, " [%s @ %u]", source_file, source_line);
+  return out;
+}
+
+std::string FormatCallSite(const std::string& module, const std::string& function,
+                           int64_t displacement) {
+  std::string out = function.empty() ? module : module + "!" + function;
+  if (displacement > 0 || function.empty()) {
+    absl::StrAppendFormat(&out, "+0x%x", static_cast<uint64_t>(displacement));
+  } else if (displacement < 0) {
+    absl::StrAppendFormat(&out, "-0x%x", static_cast<uint64_t>(-displacement));
+  }
+  return out;
+}
+
+FrameSymbol FrameSymbolizer::Symbolize(const unwind::StackWalk& walk, size_t index) {
+  const unwind::StackFrame& f = walk.frames[index];
+  const bool return_address = index > 0 && !walk.frames[index - 1].unwound_machine_frame;
+  return SymbolizeAddress(f.module, f.rip, return_address);
+}
+
+FrameSymbol FrameSymbolizer::SymbolizeAddress(const unwind::Module* module, uint64_t va,
+                                              bool return_address) {
+  FrameSymbol out;
+  if (module == nullptr) {
+    out.call_site = absl::StrFormat("0x%s", FormatAddress(va));
+    return out;
+  }
+  const uint64_t offset = va - module->base;
+  out.call_site = FormatCallSite(module->ShortName(), "", static_cast<int64_t>(offset));
+  if (resolver_ == nullptr || module->image == nullptr || offset > UINT32_MAX) return out;
+  const sym::LoadedSymbols& loaded = resolver_->Load(module->image, "", module->unwind);
+  if (loaded.source != sym::SymbolSource::kPdb && reported_.insert(module->name).second) {
+    messages_.push_back(absl::StrFormat(
+        "%s: %s%s", module->name,
+        loaded.source == sym::SymbolSource::kExports ? "no PDB, defaulted to export symbols: "
+                                                     : "no symbols: ",
+        loaded.pdb_status.message()));
+  }
+  const uint32_t rva = static_cast<uint32_t>(offset);
+  const uint32_t lookup = return_address && rva > 0 ? rva - 1 : rva;
+  sym::SymbolizedAddress s = loaded.symbols->Symbolize(lookup);
+  const int64_t shift = static_cast<int64_t>(rva) - lookup;
+  if (s.chunk_start) out.chunk = module->base + *s.chunk_start;
+  if (s.source) {
+    out.source_file = std::string(s.source->file);
+    out.source_line = s.source->line;
+  }
+  if (s.function.empty()) return out;
+  out.function = s.function;
+  out.displacement = s.displacement + shift;
+  out.origin = std::string(sym::SymbolOriginName(s.origin));
+  out.call_site = FormatCallSite(module->ShortName(), out.function, out.displacement);
+  return out;
+}
+
+std::vector<std::string> FrameSymbolizer::TakeMessages() {
+  std::vector<std::string> out;
+  out.swap(messages_);
+  return out;
+}
+
+}  // namespace restack::tools

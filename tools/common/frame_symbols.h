@@ -1,0 +1,56 @@
+// frame_symbols.h - names for walked frames: module!Function+0xOFF, chunks, source lines
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "restack/sym/symbol_resolver.h"
+#include "restack/unwind/stack_walker.h"
+
+namespace restack::tools {
+
+// One frame's name, as text and parts.
+struct FrameSymbol {
+  std::string call_site;          // "amdppm!Foo+0x1f", "amdppm+0x1f" or "0x00000000`00401000"
+  std::string function;           // "" when nothing names the address
+  int64_t displacement = 0;       // from the function's start (negative: chunk before it)
+  std::string origin;             // sym::SymbolOriginName, "" without a function
+  std::optional<uint64_t> chunk;  // start (VA) of the separated chunk holding the address
+  std::string source_file;        // "" without line information
+  uint32_t source_line = 0;
+  // The text after the call site: " (Chunk @ ...)" and " [file @ line]".
+  std::string Annotations() const;
+};
+
+// "module!Function+0x1f" (no "+0x0"; "-0xb2" before the function), or
+// "module+0x1f" without a function.
+std::string FormatCallSite(const std::string& module, const std::string& function,
+                           int64_t displacement);
+
+class FrameSymbolizer {
+ public:
+  // `resolver` null: module+0xRVA only.
+  explicit FrameSymbolizer(sym::SymbolResolver* resolver) : resolver_(resolver) {}
+
+  // Names frame `index` of `walk`. A frame reached through a return address
+  // is looked up at the address minus one (the call), so a call that ends a
+  // function is named after it, as WinDbg does; the displacement is that of
+  // the address itself.
+  FrameSymbol Symbolize(const unwind::StackWalk& walk, size_t index);
+  // Names `va` in `module` (nullptr: the bare address).
+  FrameSymbol SymbolizeAddress(const unwind::Module* module, uint64_t va, bool return_address);
+
+  // "module: why" for every module whose PDB was not used, once each, in
+  // the order met (WinDbg's "*** ERROR: Symbol file could not be found").
+  std::vector<std::string> TakeMessages();
+
+ private:
+  sym::SymbolResolver* resolver_;
+  std::set<std::string> reported_;
+  std::vector<std::string> messages_;
+};
+
+}  // namespace restack::tools
