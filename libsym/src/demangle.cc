@@ -9,7 +9,33 @@
 
 namespace restack::sym {
 
+std::string StringLiteralDisplayName(std::string_view decorated) {
+  // ??_C@_ <0 char | 1 wchar_t> <length: one digit, or letters A-P ending in
+  // '@'> <hash> '@' <contents> '@'
+  if (!IsStringLiteralName(decorated) || decorated.size() < 8 || decorated[5] != '_') return "";
+  std::string_view rest = decorated.substr(6);
+  if (rest.empty() || (rest[0] != '0' && rest[0] != '1')) return "";
+  rest.remove_prefix(1);
+  if (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
+    rest.remove_prefix(1);
+  } else {
+    const size_t at = rest.find('@');
+    if (at == std::string_view::npos || at == 0) return "";
+    for (char c : rest.substr(0, at)) {
+      if (c < 'A' || c > 'P') return "";
+    }
+    rest.remove_prefix(at + 1);
+  }
+  const size_t at = rest.find('@');
+  if (at == std::string_view::npos || at == 0) return "";
+  return "?? ::" + std::string(rest.substr(0, at)) + "::`string'";
+}
+
 std::string FunctionName(std::string_view decorated) {
+  if (IsStringLiteralName(decorated)) {
+    std::string literal = StringLiteralDisplayName(decorated);
+    if (!literal.empty()) return literal;
+  }
   if (decorated.empty() || decorated[0] != '?') return std::string(decorated);
   llvm::ms_demangle::Demangler demangler;
   std::string_view rest = decorated;

@@ -36,6 +36,15 @@ std::optional<uint32_t> SymbolIndex::ToSource(uint32_t final_rva) const {
 }
 
 void SymbolIndex::Finish() {
+  // Names first, aliases included (only one of them names an address).
+  by_name_.clear();
+  for (const Entry& e : entries_) {
+    if (e.name != kNoName && e.origin != SymbolOrigin::kSeparated) by_name_.push_back({e.name, e.rva});
+  }
+  std::stable_sort(by_name_.begin(), by_name_.end(), [this](const NameRef& a, const NameRef& b) {
+    return NameAt(a.name) < NameAt(b.name);
+  });
+  by_name_.shrink_to_fit();
   // One entry per address: the lowest rank wins (procedure, thunk, separated
   // block, public, data, boundary).
   std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
@@ -161,13 +170,25 @@ SymbolIndex SymbolIndex::FromExports(const unwind::PeImage& image) {
 
 SymbolHit SymbolIndex::Hit(const Entry& e, uint32_t source) const {
   SymbolHit hit;
-  hit.name = std::string_view(names_.data() + e.name);
+  hit.name = NameOf(e);
   hit.origin = e.origin;
   const uint32_t start = e.origin == SymbolOrigin::kSeparated ? e.parent : e.rva;
   hit.start = ToFinal(start).value_or(start);
   hit.block_start = ToFinal(e.rva).value_or(e.rva);
   hit.displacement = static_cast<int64_t>(source) - start;
   return hit;
+}
+
+std::vector<uint32_t> SymbolIndex::FindName(std::string_view name) const {
+  auto first = std::lower_bound(by_name_.begin(), by_name_.end(), name,
+                                [this](const NameRef& r, std::string_view n) { return NameAt(r.name) < n; });
+  std::vector<uint32_t> out;
+  for (auto it = first; it != by_name_.end() && NameAt(it->name) == name; ++it) {
+    out.push_back(ToFinal(it->rva).value_or(it->rva));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 size_t SymbolIndex::named() const {

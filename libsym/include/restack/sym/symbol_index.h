@@ -68,6 +68,10 @@ class SymbolIndex {
   std::optional<SymbolHit> Lookup(uint32_t rva) const;
   // A symbol starting exactly at `rva`.
   std::optional<SymbolHit> At(uint32_t rva) const;
+  // Start RVAs of the symbols named `name` exactly (procedures, thunks,
+  // publics, exports, data), lowest first; several for aliases and for
+  // static functions of one name.
+  std::vector<uint32_t> FindName(std::string_view name) const;
   // The source line of `rva`, if the PDB has line information for it.
   std::optional<SourcePosition> LineAt(uint32_t rva) const;
 
@@ -94,6 +98,8 @@ class SymbolIndex {
   static constexpr uint32_t kNoName = 0xFFFFFFFF;
 
   uint32_t AddName(std::string_view name);
+  std::string_view NameOf(const Entry& e) const { return NameAt(e.name); }
+  std::string_view NameAt(uint32_t offset) const { return std::string_view(names_.data() + offset); }
   void Finish();
   SymbolHit Hit(const Entry& e, uint32_t source) const;
   // OMAP: a source RVA's final RVA, and back.
@@ -101,6 +107,12 @@ class SymbolIndex {
   std::optional<uint32_t> ToSource(uint32_t final_rva) const;
 
   std::vector<Entry> entries_;  // sorted by rva, one per rva
+  struct NameRef {
+    uint32_t name = 0;  // offset into names_
+    uint32_t rva = 0;   // source RVA
+  };
+  // Every named symbol but S_SEPCODE blocks, aliases at one RVA included, by name.
+  std::vector<NameRef> by_name_;
   std::string names_;
   std::vector<Line> lines_;     // sorted by rva
   std::vector<std::string> files_;
