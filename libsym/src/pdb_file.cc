@@ -1,6 +1,7 @@
 // pdb_file.cc - one pass over a PDB with LLVM's native reader, into plain data
 #include "restack/sym/pdb_file.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <unordered_map>
@@ -39,8 +40,235 @@ namespace {
 
 // Caps on what one PDB may make restack hold (far above real PDBs).
 constexpr size_t kMaxRecords = 20'000'000;
+// Buckets of the info stream's named stream map (a handful in real PDBs).
+constexpr uint32_t kMaxNamedStreamCapacity = 1u << 20;
+
+constexpr uint32_t kNilStreamSize = 0xFFFFFFFF;  // a deleted stream: no blocks
+constexpr uint16_t kNoStream = 0xFFFF;
+constexpr uint32_t kInfoStream = 1;
+constexpr uint32_t kDbiStream = 3;
 
 std::string AsString(llvm::StringRef s) { return std::string(s.data(), s.size()); }
+
+uint32_t Le32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Bytes of one MSF stream (or of the stream directory) through its block
+// list; every block index was checked against the file before.
+struct StreamView {
+  std::span<const uint8_t> file;
+  uint32_t block_size = 0;
+  std::span<const uint32_t> blocks;
+  uint64_t size = 0;
+
+  bool Read(uint64_t offset, std::span<uint8_t> out) const {
+    if (offset > size || out.size() > size - offset) return false;
+    for (size_t done = 0; done < out.size();) {
+      const uint64_t at = offset + done;
+      const uint64_t in_block = at % block_size;
+      const size_t n =
+          static_cast<size_t>(std::min<uint64_t>(out.size() - done, block_size - in_block));
+      std::memcpy(
+          out.data() + done,
+          file.data() + static_cast<uint64_t>(blocks[at / block_size]) * block_size + in_block, n);
+      done += n;
+    }
+    return true;
+  }
+  std::optional<uint32_t> U32(uint64_t offset) const {
+    uint8_t b[4];
+    if (!Read(offset, b)) return std::nullopt;
+    return Le32(b);
+  }
+  std::optional<uint16_t> U16(uint64_t offset) const {
+    uint8_t b[2];
+    if (!Read(offset, b)) return std::nullopt;
+    return static_cast<uint16_t>(b[0] | (b[1] << 8));
+  }
+  // Where a byte of the stream is in the file (for messages).
+  uint64_t FileOffset(uint64_t offset) const {
+    if (blocks.empty() || offset / block_size >= blocks.size()) return 0;
+    return static_cast<uint64_t>(blocks[offset / block_size]) * block_size + offset % block_size;
+  }
+};
+
+// restack's own reading of the MSF container, done before LLVM's
+// (docs/decisions.md): LLVM 19 does not check the superblock's block count
+// against the file nor every directory block it reads in one contiguous span,
+// and it reads nil (deleted) streams as if their size were real.
+class Msf {
+ public:
+  static absl::StatusOr<Msf> Parse(std::span<const uint8_t> file, const std::string& name) {
+    static constexpr char kMagic[] =
+        "Microsoft C/C++ MSF 7.00\r\n\x1a"
+        "DS\0\0\0";
+    static constexpr char kMagic2[] =
+        "Microsoft C/C++ program database 2.00\r\n\x1a"
+        "JG\0\0";
+    constexpr size_t kMagicSize = sizeof(kMagic) - 1;  // 32
+    constexpr size_t kSuperBlockSize = 56;
+    auto starts_with = [&](const char* magic, size_t size) {
+      return std::memcmp(file.data(), magic, std::min(file.size(), size)) == 0;
+    };
+    if (file.size() < kSuperBlockSize) {
+      if (!starts_with(kMagic, kMagicSize)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: offset 0x0: SuperBlock.FileMagic: not an MSF 7.00 file (a PDB)", name));
+      }
+      return absl::OutOfRangeError(absl::StrFormat(
+          "%s: offset 0x0: file of 0x%x bytes is shorter than the MSF superblock (0x%x bytes)",
+          name, file.size(), kSuperBlockSize));
+    }
+    if (std::memcmp(file.data(), kMagic, kMagicSize) != 0) {
+      if (file.size() >= sizeof(kMagic2) - 1 && starts_with(kMagic2, sizeof(kMagic2) - 1)) {
+        return absl::UnimplementedError(absl::StrFormat(
+            "%s: offset 0x0: SuperBlock.FileMagic: MSF 2.00 (a Visual C++ 6 or older PDB) is not "
+            "supported",
+            name));
+      }
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: offset 0x0: SuperBlock.FileMagic: not an MSF 7.00 file (a PDB)", name));
+    }
+    Msf m;
+    m.file_ = file;
+    const uint32_t block_size = Le32(file.data() + 32);
+    const uint32_t fpm_block = Le32(file.data() + 36);
+    const uint32_t num_blocks = Le32(file.data() + 40);
+    const uint32_t dir_bytes = Le32(file.data() + 44);
+    const uint32_t block_map = Le32(file.data() + 52);
+    if (block_size < 512 || block_size > 32768 || (block_size & (block_size - 1)) != 0) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset 0x20: SuperBlock.BlockSize: not an MSF block size (expected a power of two "
+          "from 0x200 to 0x8000, got 0x%x)",
+          name, block_size));
+    }
+    if (fpm_block != 1 && fpm_block != 2) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset 0x24: SuperBlock.FreeBlockMapBlock: (expected 1 or 2, got 0x%x)", name,
+          fpm_block));
+    }
+    if (num_blocks < 3) {  // the superblock and the two free block maps
+      return absl::DataLossError(
+          absl::StrFormat("%s: offset 0x28: SuperBlock.NumBlocks: (expected at least 3, got 0x%x)",
+                          name, num_blocks));
+    }
+    const uint64_t blocks_bytes = static_cast<uint64_t>(num_blocks) * block_size;
+    if (file.size() < blocks_bytes) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "%s: offset 0x28: SuperBlock.NumBlocks: the file is truncated (expected 0x%x bytes, 0x%x "
+          "blocks of 0x%x, got 0x%x bytes)",
+          name, blocks_bytes, num_blocks, block_size, file.size()));
+    }
+    if (file.size() % block_size != 0) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset 0x%x: the file ends inside a block (its size 0x%x is not a multiple of "
+          "SuperBlock.BlockSize 0x%x)",
+          name, file.size() / block_size * block_size, file.size(), block_size));
+    }
+    const uint64_t dir_blocks = (static_cast<uint64_t>(dir_bytes) + block_size - 1) / block_size;
+    if (dir_bytes < 4 || dir_bytes % 4 != 0 || dir_bytes > blocks_bytes ||
+        dir_blocks > block_size / 4) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset 0x2c: SuperBlock.NumDirectoryBytes: not a stream directory size (expected a "
+          "multiple of 4 from 4 to 0x%x, got 0x%x)",
+          name,
+          std::min<uint64_t>(blocks_bytes, static_cast<uint64_t>(block_size / 4) * block_size),
+          dir_bytes));
+    }
+    if (block_map == 0 || block_map >= num_blocks) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset 0x34: SuperBlock.BlockMapAddr: not a block of the file (expected 1 to 0x%x, "
+          "got 0x%x)",
+          name, num_blocks - 1, block_map));
+    }
+    // The directory's blocks, listed at BlockMapAddr.
+    std::vector<uint32_t> directory_blocks(dir_blocks);
+    for (uint64_t i = 0; i < dir_blocks; ++i) {
+      const uint64_t at = static_cast<uint64_t>(block_map) * block_size + 4 * i;
+      directory_blocks[i] = Le32(file.data() + at);
+      if (directory_blocks[i] >= num_blocks) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: offset 0x%x: stream directory block %u: block 0x%x is past the file's 0x%x "
+            "blocks",
+            name, at, i, directory_blocks[i], num_blocks));
+      }
+    }
+    const StreamView dir{file, block_size, directory_blocks, dir_bytes};
+    const uint32_t count = *dir.U32(0);
+    if (4 + 4 * static_cast<uint64_t>(count) > dir_bytes) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: offset 0x%x: StreamDirectory.NumStreams: 0x%x streams do not fit a directory of "
+          "0x%x bytes",
+          name, dir.FileOffset(0), count, dir_bytes));
+    }
+    m.block_size_ = block_size;
+    m.sizes_.resize(count);
+    dir.Read(4, {reinterpret_cast<uint8_t*>(m.sizes_.data()), 4 * static_cast<size_t>(count)});
+    m.first_block_.reserve(count);
+    uint64_t at = 4 + 4 * static_cast<uint64_t>(count);
+    for (uint32_t s = 0; s < count; ++s) {
+      m.first_block_.push_back(m.blocks_.size());
+      const uint32_t size = m.sizes_[s];
+      const uint64_t n =
+          size == kNilStreamSize ? 0 : (static_cast<uint64_t>(size) + block_size - 1) / block_size;
+      if (at + 4 * n > dir_bytes) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: offset 0x%x: StreamDirectory.StreamSizes[%u]: stream %u of 0x%x bytes needs 0x%x "
+            "blocks; the directory lists 0x%x more",
+            name, dir.FileOffset(4 + 4 * static_cast<uint64_t>(s)), s, s, size, n,
+            (dir_bytes - at) / 4));
+      }
+      for (uint64_t i = 0; i < n; ++i, at += 4) {
+        const uint32_t block = *dir.U32(at);
+        if (block >= num_blocks) {
+          return absl::DataLossError(absl::StrFormat(
+              "%s: offset 0x%x: stream directory: block 0x%x of stream %u is past the file's 0x%x "
+              "blocks",
+              name, dir.FileOffset(at), block, s, num_blocks));
+        }
+        m.blocks_.push_back(block);
+      }
+    }
+    m.first_block_.push_back(m.blocks_.size());
+    return m;
+  }
+
+  uint32_t count() const { return static_cast<uint32_t>(sizes_.size()); }
+  bool Exists(uint32_t s) const { return s < sizes_.size(); }
+  bool IsNil(uint32_t s) const { return sizes_[s] == kNilStreamSize; }
+  // Why stream `s` cannot be read ("" when it can).
+  std::string Unreadable(uint32_t s) const {
+    if (!Exists(s))
+      return absl::StrFormat("stream %u is not in the directory of 0x%x streams", s, count());
+    if (IsNil(s)) return absl::StrFormat("stream %u is nil (deleted)", s);
+    return "";
+  }
+  StreamView Stream(uint32_t s) const {
+    const std::span<const uint32_t> all(blocks_);
+    return {file_, block_size_, all.subspan(first_block_[s], first_block_[s + 1] - first_block_[s]),
+            IsNil(s) ? 0 : sizes_[s]};
+  }
+
+ private:
+  std::span<const uint8_t> file_;
+  uint32_t block_size_ = 0;
+  std::vector<uint32_t> sizes_;
+  std::vector<uint32_t> blocks_;     // every stream's blocks, stream after stream
+  std::vector<size_t> first_block_;  // index into blocks_, one past the last stream too
+};
+
+// "offset 0x<file> (stream <s> offset 0x<o>)", or only the stream offset past its end.
+std::string Where(const StreamView& v, uint32_t stream, uint64_t offset) {
+  if (offset < v.size) {
+    return absl::StrFormat("offset 0x%x (stream %u offset 0x%x)", v.FileOffset(offset), stream,
+                           offset);
+  }
+  return absl::StrFormat("stream %u offset 0x%x (the stream has 0x%x bytes)", stream, offset,
+                         v.size);
+}
 
 }  // namespace
 
@@ -72,9 +300,13 @@ PdbFile::~PdbFile() = default;
 // Reads one PDB; holds the LLVM objects only while reading.
 class PdbReader {
  public:
-  PdbReader(PdbFile& out, pdb::PDBFile& file) : out_(out), file_(file) {}
+  PdbReader(PdbFile& out, pdb::PDBFile& file, const Msf& msf) : out_(out), file_(file), msf_(msf) {}
 
   absl::Status Read() {
+    // What LLVM would read out of bounds or allocate without limit is
+    // checked first.
+    if (absl::Status s = CheckInfoStream(); !s.ok()) return s;
+    if (absl::Status s = CheckDbiStream(); !s.ok()) return s;
     llvm::Expected<pdb::InfoStream&> info = file_.getPDBInfoStream();
     if (!info) return FromLlvm(info.takeError(), out_.name_ + ": PDB info stream");
     const cv::GUID g = info->getGuid();
@@ -94,10 +326,165 @@ class PdbReader {
  private:
   void Warn(std::string what) { out_.warnings_.push_back(out_.name_ + ": " + what); }
 
+  // The PDB info stream's named stream map, as LLVM's HashTable::load will
+  // read it: it allocates Capacity buckets and writes the bucket of every
+  // Present bit without comparing it with Capacity, and looks names up as
+  // C strings at the keys' offsets.
+  absl::Status CheckInfoStream() {
+    const std::string& name = out_.name_;
+    if (std::string why = msf_.Unreadable(kInfoStream); !why.empty()) {
+      return absl::DataLossError(absl::StrFormat("%s: no PDB info stream: %s", name, why));
+    }
+    const StreamView v = msf_.Stream(kInfoStream);
+    auto truncated = [&](uint64_t offset, const char* what) {
+      return absl::OutOfRangeError(absl::StrFormat("%s: %s: PDB info stream: %s: truncated", name,
+                                                   Where(v, kInfoStream, offset), what));
+    };
+    auto corrupt = [&](uint64_t offset, const std::string& what) {
+      return absl::DataLossError(absl::StrFormat("%s: %s: PDB info stream: %s", name,
+                                                 Where(v, kInfoStream, offset), what));
+    };
+    if (v.size < 28) return truncated(v.size, "InfoStreamHeader");
+    const std::optional<uint32_t> strings_size = v.U32(28);
+    if (!strings_size) return truncated(28, "NamedStreamMap.StringBufferSize");
+    const uint64_t strings = 32;
+    if (strings + *strings_size > v.size) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "%s: %s: PDB info stream: NamedStreamMap.StringBufferSize: strings run past the stream "
+          "(expected at most 0x%x, got 0x%x)",
+          name, Where(v, kInfoStream, 28), v.size - strings, *strings_size));
+    }
+    std::vector<uint8_t> names(*strings_size);
+    v.Read(strings, names);
+    if (!names.empty() && names.back() != 0) {
+      return corrupt(strings + names.size() - 1,
+                     "NamedStreamMap strings: the last is not NUL-terminated");
+    }
+    const uint64_t table = strings + names.size();
+    const std::optional<uint32_t> size = v.U32(table), capacity = v.U32(table + 4);
+    if (!size || !capacity) return truncated(table, "NamedStreamMap hash table");
+    if (*capacity == 0 || *capacity > kMaxNamedStreamCapacity) {
+      return corrupt(table + 4,
+                     absl::StrFormat("NamedStreamMap.Capacity: (expected 1 to 0x%x, got 0x%x)",
+                                     kMaxNamedStreamCapacity, *capacity));
+    }
+    if (*size > *capacity) {
+      return corrupt(table, absl::StrFormat("NamedStreamMap.Size: more entries than buckets "
+                                            "(expected at most 0x%x, got 0x%x)",
+                                            *capacity, *size));
+    }
+    // Present, then Deleted: a word count and the words.
+    uint64_t at = table + 8;
+    const std::optional<uint32_t> present_words = v.U32(at);
+    if (!present_words || at + 4 + 4 * static_cast<uint64_t>(*present_words) > v.size) {
+      return truncated(at, "NamedStreamMap.Present");
+    }
+    uint64_t present = 0;
+    for (uint32_t w = 0; w < *present_words; ++w) {
+      const uint64_t word_at = at + 4 + 4 * static_cast<uint64_t>(w);
+      const uint32_t word = *v.U32(word_at);
+      for (uint32_t bit = 0; bit < 32; ++bit) {
+        if ((word & (1u << bit)) == 0) continue;
+        const uint64_t bucket = 32 * static_cast<uint64_t>(w) + bit;
+        if (bucket >= *capacity) {
+          return corrupt(word_at, absl::StrFormat("NamedStreamMap.Present: bucket 0x%x is past the "
+                                                  "capacity (expected below 0x%x)",
+                                                  bucket, *capacity));
+        }
+        ++present;
+      }
+    }
+    if (present != *size) {
+      return corrupt(at, absl::StrFormat("NamedStreamMap.Present: buckets in use disagree with "
+                                         "Size (expected 0x%x, got 0x%x)",
+                                         *size, present));
+    }
+    at += 4 + 4 * static_cast<uint64_t>(*present_words);
+    const std::optional<uint32_t> deleted_words = v.U32(at);
+    if (!deleted_words || at + 4 + 4 * static_cast<uint64_t>(*deleted_words) > v.size) {
+      return truncated(at, "NamedStreamMap.Deleted");
+    }
+    at += 4 + 4 * static_cast<uint64_t>(*deleted_words);
+    if (at + 8 * static_cast<uint64_t>(*size) > v.size)
+      return truncated(at, "NamedStreamMap entries");
+    for (uint32_t i = 0; i < *size; ++i, at += 8) {
+      const uint32_t key = *v.U32(at), stream = *v.U32(at + 4);
+      if (key >= names.size()) {
+        return corrupt(at, absl::StrFormat("NamedStreamMap entry %u: name offset past the strings "
+                                           "(expected below 0x%x, got 0x%x)",
+                                           i, names.size(), key));
+      }
+      if (std::strcmp(reinterpret_cast<const char*>(names.data()) + key, "/names") == 0) {
+        names_streams_.push_back(stream);  // LLVM may find any of them
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The DBI header's substream sizes, and the debug streams LLVM's DBI reader
+  // opens itself (FPO, SectionHdr, NewFPO): a nil one would be read as a
+  // stream of 4 GiB without blocks.
+  absl::Status CheckDbiStream() {
+    const std::string& name = out_.name_;
+    if (std::string why = msf_.Unreadable(kDbiStream); !why.empty()) {
+      return absl::DataLossError(absl::StrFormat("%s: no DBI stream: %s", name, why));
+    }
+    const StreamView v = msf_.Stream(kDbiStream);
+    if (v.size < 64) {
+      return absl::OutOfRangeError(absl::StrFormat(
+          "%s: %s: DBI stream: DbiStreamHeader: truncated (expected 0x40 bytes, got 0x%x)", name,
+          Where(v, kDbiStream, v.size), v.size));
+    }
+    struct Substream {
+      uint32_t field;
+      const char* what;
+    };
+    // In stream order; the debug header comes last.
+    static constexpr Substream kSubstreams[] = {
+        {24, "ModiSubstreamSize"}, {28, "SecContrSubstreamSize"}, {32, "SectionMapSize"},
+        {36, "FileInfoSize"},      {40, "TypeServerSize"},        {52, "ECSubstreamSize"},
+        {48, "OptionalDbgHdrSize"}};
+    uint64_t end = 64;
+    for (const Substream& sub : kSubstreams) {
+      const int32_t size = static_cast<int32_t>(*v.U32(sub.field));
+      if (size < 0) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: %s: DBI stream: DbiStreamHeader.%s: negative (got -0x%x)", name,
+            Where(v, kDbiStream, sub.field), sub.what, -static_cast<int64_t>(size)));
+      }
+      if (end + static_cast<uint32_t>(size) > v.size) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: %s: DBI stream: DbiStreamHeader.%s: the substream ends past the stream (expected "
+            "at most 0x%x, got 0x%x)",
+            name, Where(v, kDbiStream, sub.field), sub.what, v.size - end, size));
+      }
+      if (sub.field != 48) end += static_cast<uint32_t>(size);
+    }
+    const uint32_t debug_slots = *v.U32(48) / 2;
+    for (auto [slot, what] :
+         {std::pair{0u, "FPO"}, std::pair{5u, "SectionHdr"}, std::pair{9u, "NewFPO"}}) {
+      if (slot >= debug_slots) continue;
+      const uint16_t stream = *v.U16(end + 2 * slot);
+      if (stream != kNoStream && msf_.Exists(stream) && msf_.IsNil(stream)) {
+        return absl::DataLossError(
+            absl::StrFormat("%s: %s: DBI stream: debug header %s: stream %u is nil (deleted)", name,
+                            Where(v, kDbiStream, end + 2 * slot), what, stream));
+      }
+    }
+    publics_stream_ = *v.U16(16);
+    records_stream_ = *v.U16(20);
+    return absl::OkStatus();
+  }
+
   // Bytes of an optional debug stream of the DBI (OMAP, section headers).
-  std::optional<std::vector<uint8_t>> DebugStream(pdb::DbiStream& dbi, pdb::DbgHeaderType type) {
+  std::optional<std::vector<uint8_t>> DebugStream(pdb::DbiStream& dbi, pdb::DbgHeaderType type,
+                                                  const char* what) {
     const uint32_t index = dbi.getDebugStreamIndex(type);
     if (index == llvm::pdb::kInvalidStreamIndex) return std::nullopt;
+    if (std::string why = msf_.Unreadable(index); !why.empty()) {
+      Warn(absl::StrFormat("DBI debug header %s: %s", what, why));
+      return std::nullopt;
+    }
     llvm::Expected<std::unique_ptr<llvm::msf::MappedBlockStream>> s =
         file_.safelyCreateIndexedStream(index);
     if (!s) {
@@ -129,10 +516,10 @@ class PdbReader {
   }
 
   void ReadSections(pdb::DbiStream& dbi) {
-    if (auto bytes = DebugStream(dbi, pdb::DbgHeaderType::SectionHdr)) {
+    if (auto bytes = DebugStream(dbi, pdb::DbgHeaderType::SectionHdr, "SectionHdr")) {
       out_.sections_ = ParseSectionHeaders(*bytes);
     }
-    if (auto bytes = DebugStream(dbi, pdb::DbgHeaderType::SectionHdrOrig)) {
+    if (auto bytes = DebugStream(dbi, pdb::DbgHeaderType::SectionHdrOrig, "SectionHdrOrig")) {
       out_.original_sections_ = ParseSectionHeaders(*bytes);
     }
   }
@@ -141,7 +528,7 @@ class PdbReader {
     for (auto [type, target, what] :
          {std::tuple{pdb::DbgHeaderType::OmapToSrc, &out_.omap_to_src_, "OmapToSrc"},
           std::tuple{pdb::DbgHeaderType::OmapFromSrc, &out_.omap_from_src_, "OmapFromSrc"}}) {
-      if (auto bytes = DebugStream(dbi, type)) {
+      if (auto bytes = DebugStream(dbi, type, what)) {
         absl::StatusOr<Omap> omap = Omap::FromBytes(*bytes);
         if (omap.ok()) {
           *target = *std::move(omap);
@@ -174,36 +561,71 @@ class PdbReader {
   }
 
   void ReadModules(pdb::DbiStream& dbi) {
-    llvm::Expected<pdb::PDBStringTable&> strings = file_.getStringTable();
     pdb::PDBStringTable* string_table = nullptr;
-    if (strings) {
-      string_table = &*strings;
-    } else {
-      llvm::consumeError(strings.takeError());  // no /names stream: no file names
+    std::string unreadable;  // no /names stream: no file names
+    for (uint32_t stream : names_streams_) {
+      if (unreadable.empty()) unreadable = msf_.Unreadable(stream);
     }
-    const pdb::DbiModuleList& modules = dbi.modules();
-    for (uint32_t m = 0; m < modules.getModuleCount(); ++m) {
-      const pdb::DbiModuleDescriptor descriptor = modules.getModuleDescriptor(m);
+    if (!unreadable.empty()) {
+      Warn("/names: " + unreadable);
+    } else if (!names_streams_.empty()) {
+      if (llvm::Expected<pdb::PDBStringTable&> strings = file_.getStringTable()) {
+        string_table = &*strings;
+      } else {
+        Warn("/names: " + llvm::toString(strings.takeError()));
+      }
+    }
+    // The descriptors are walked here rather than through LLVM's
+    // DbiModuleList, whose count comes from the file info substream and
+    // whose descriptors past the real ones have no data.
+    const llvm::BinaryStreamRef modi = dbi.getModiSubstreamData().StreamData;
+    llvm::VarStreamArray<pdb::DbiModuleDescriptor> descriptors;
+    if (llvm::Error e = llvm::BinaryStreamReader(modi).readArray(descriptors, modi.getLength())) {
+      Warn(absl::StrFormat("DBI module list: %s", llvm::toString(std::move(e))));
+      return;
+    }
+    std::unordered_map<uint32_t, uint32_t> module_of_stream;
+    uint32_t m = 0;
+    auto it = descriptors.begin();
+    for (; it != descriptors.end(); ++it, ++m) {
+      const pdb::DbiModuleDescriptor& descriptor = *it;
       const uint16_t stream = descriptor.getModuleStreamIndex();
       if (stream == llvm::pdb::kInvalidStreamIndex) continue;
+      const std::string module_name = AsString(descriptor.getModuleName());
+      if (std::string why = msf_.Unreadable(stream); !why.empty()) {
+        Warn(absl::StrFormat("module %u (%s): %s", m, module_name, why));
+        continue;
+      }
+      // A stream shared by modules would be read once per module.
+      if (auto [first, inserted] = module_of_stream.emplace(stream, m); !inserted) {
+        Warn(absl::StrFormat("module %u (%s): stream %u is module %u's already; skipped", m,
+                             module_name, stream, first->second));
+        continue;
+      }
       llvm::Expected<std::unique_ptr<llvm::msf::MappedBlockStream>> s =
           file_.safelyCreateIndexedStream(stream);
       if (!s) {
-        Warn(absl::StrFormat("module %u: %s", m, llvm::toString(s.takeError())));
+        Warn(absl::StrFormat("module %u (%s): %s", m, module_name, llvm::toString(s.takeError())));
         continue;
       }
       pdb::ModuleDebugStreamRef mds(descriptor, std::move(*s));
       if (llvm::Error e = mds.reload()) {
-        Warn(absl::StrFormat("module %u (%s): %s", m, AsString(descriptor.getModuleName()),
-                             llvm::toString(std::move(e))));
+        Warn(absl::StrFormat("module %u (%s): %s", m, module_name, llvm::toString(std::move(e))));
         continue;
       }
-      ReadModuleSymbols(m, mds);
+      ReadModuleSymbols(m, module_name, mds);
       ReadModuleLines(m, mds, string_table);
+    }
+    if (it.offset() < modi.getLength()) {
+      Warn(
+          absl::StrFormat("DBI module list: descriptor %u at 0x%x is cut off; later modules "
+                          "skipped",
+                          m, it.offset()));
     }
   }
 
-  void ReadModuleSymbols(uint32_t m, const pdb::ModuleDebugStreamRef& mds) {
+  void ReadModuleSymbols(uint32_t m, const std::string& module_name,
+                         const pdb::ModuleDebugStreamRef& mds) {
     // Offsets in S_SEPCODE.pParent count from the module stream's start (a
     // 4-byte signature precedes the symbols); LLVM's iterator offsets count
     // from there too (the first symbol is at 4).
@@ -216,8 +638,15 @@ class PdbReader {
     std::unordered_map<uint32_t, Scope> scopes;
     std::vector<std::pair<SepCodeRecord, size_t>> pending;
     const cv::CVSymbolArray& symbols = mds.getSymbolArray();
-    for (auto it = symbols.begin(); it != symbols.end(); ++it) {
-      if (out_.procedures_.size() + out_.separated_.size() > kMaxRecords) break;
+    // LLVM's iterator ends quietly at a record that does not fit; where it
+    // ended says whether it did.
+    auto it = symbols.begin();
+    bool capped = false;
+    for (; it != symbols.end(); ++it) {
+      if (out_.procedures_.size() + out_.separated_.size() > kMaxRecords) {
+        capped = true;
+        break;
+      }
       const cv::CVSymbol& sym = *it;
       const uint32_t offset = it.offset();
       switch (sym.kind()) {
@@ -265,6 +694,13 @@ class PdbReader {
         default:
           break;
       }
+    }
+    const uint64_t symbols_end = symbols.getUnderlyingStream().getLength();
+    if (!capped && it.offset() < symbols_end) {
+      Warn(
+          absl::StrFormat("module %u (%s): symbol record at 0x%x: its length does not fit the "
+                          "0x%x bytes of symbols; the rest is skipped",
+                          m, module_name, it.offset(), symbols_end));
     }
     // Follow each block's parents (through enclosing blocks, at most
     // kMaxSepCodeDepth of them, so a cycle ends) to its procedure.
@@ -348,6 +784,14 @@ class PdbReader {
   }
 
   void ReadPublics() {
+    if (publics_stream_ == kNoStream) return;  // a PDB without publics is valid
+    for (auto [stream, what] : {std::pair{publics_stream_, "publics"},
+                                std::pair{records_stream_, "symbol record stream"}}) {
+      if (std::string why = msf_.Unreadable(stream); !why.empty()) {
+        Warn(absl::StrFormat("%s: %s", what, why));
+        return;
+      }
+    }
     llvm::Expected<pdb::PublicsStream&> publics = file_.getPDBPublicsStream();
     if (!publics) {
       llvm::consumeError(publics.takeError());  // a PDB without publics is valid
@@ -358,8 +802,41 @@ class PdbReader {
       Warn(absl::StrFormat("symbol record stream: %s", llvm::toString(records.takeError())));
       return;
     }
-    for (const auto& offset : publics->getPublicsTable()) {
+    // Records are read where the hash records say, in their order; one that
+    // starts inside another (or repeats one) is skipped: LLVM copies every
+    // record that crosses blocks, once per distinct offset.
+    std::vector<uint32_t> offsets;
+    for (uint32_t offset : publics->getPublicsTable()) offsets.push_back(offset);
+    std::vector<uint32_t> accepted(offsets);
+    std::sort(accepted.begin(), accepted.end());
+    accepted.erase(std::unique(accepted.begin(), accepted.end()), accepted.end());
+    size_t skipped = offsets.size() - accepted.size();
+    const StreamView records_view = msf_.Stream(records_stream_);
+    uint64_t covered = 0;  // where the last accepted record ends
+    size_t kept = 0;
+    for (uint32_t offset : accepted) {
+      const std::optional<uint16_t> length = records_view.U16(offset);
+      if (!length) continue;  // past the records: LLVM reads nothing there
+      if (offset < covered) {
+        ++skipped;
+        continue;
+      }
+      covered = static_cast<uint64_t>(offset) + 2 + *length;
+      accepted[kept++] = offset;
+    }
+    accepted.resize(kept);
+    if (skipped > 0) {
+      Warn(
+          absl::StrFormat("publics: 0x%x hash records repeat a record or point inside one; "
+                          "skipped",
+                          skipped));
+    }
+    std::vector<bool> done(accepted.size());
+    for (uint32_t offset : offsets) {
       if (out_.publics_.size() >= kMaxRecords) break;
+      auto found = std::lower_bound(accepted.begin(), accepted.end(), offset);
+      if (found == accepted.end() || *found != offset || done[found - accepted.begin()]) continue;
+      done[found - accepted.begin()] = true;
       const cv::CVSymbol sym = records->readRecord(offset);
       if (sym.kind() != cv::S_PUB32) continue;
       llvm::Expected<cv::PublicSym32> pub =
@@ -376,6 +853,10 @@ class PdbReader {
 
   PdbFile& out_;
   pdb::PDBFile& file_;
+  const Msf& msf_;
+  std::vector<uint32_t> names_streams_;  // "/names" in the named stream map (once, normally)
+  uint16_t publics_stream_ = kNoStream;
+  uint16_t records_stream_ = kNoStream;
   std::unordered_map<std::string, uint32_t> file_index_;
 };
 
@@ -385,6 +866,8 @@ absl::StatusOr<std::unique_ptr<PdbFile>> PdbFile::Open(std::span<const uint8_t> 
   std::unique_ptr<PdbFile> out(new PdbFile);
   out->name_ = std::move(name);
   out->owner_ = std::move(owner);
+  absl::StatusOr<Msf> msf = Msf::Parse(bytes, out->name_);
+  if (!msf.ok()) return msf.status();
   llvm::BumpPtrAllocator allocator;
   auto buffer = llvm::MemoryBuffer::getMemBuffer(
       llvm::StringRef(reinterpret_cast<const char*>(bytes.data()), bytes.size()), out->name_,
@@ -394,7 +877,7 @@ absl::StatusOr<std::unique_ptr<PdbFile>> PdbFile::Open(std::span<const uint8_t> 
   pdb::PDBFile file(out->name_, std::move(stream), allocator);
   if (llvm::Error e = file.parseFileHeaders()) return FromLlvm(std::move(e), out->name_);
   if (llvm::Error e = file.parseStreamData()) return FromLlvm(std::move(e), out->name_);
-  PdbReader reader(*out, file);
+  PdbReader reader(*out, file, *msf);
   if (absl::Status s = reader.Read(); !s.ok()) return s;
   return out;
 }

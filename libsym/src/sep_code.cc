@@ -13,6 +13,21 @@ absl::StatusOr<SepCodeRecord> DecodeSepCode(std::span<const uint8_t> record) {
     return absl::DataLossError(absl::StrFormat(
         "S_SEPCODE: record of 0x%x bytes is shorter than 0x%x", record.size(), kSize));
   }
+  // The record's own length (after the u16 itself) must cover the fields and
+  // stay within the bytes given.
+  uint16_t length;
+  std::memcpy(&length, record.data(), 2);
+  if (length + size_t{2} < kSize) {
+    return absl::DataLossError(absl::StrFormat(
+        "offset 0x0: S_SEPCODE.reclen: shorter than the record's fields (expected at least 0x%x, "
+        "got 0x%x)",
+        kSize - 2, length));
+  }
+  if (length + size_t{2} > record.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "offset 0x0: S_SEPCODE.reclen: the record runs past its 0x%x bytes (got 0x%x)",
+        record.size(), length));
+  }
   uint16_t kind;
   std::memcpy(&kind, record.data() + 2, 2);
   if (kind != kSymbolKindSepCode) {

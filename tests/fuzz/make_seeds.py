@@ -8,9 +8,15 @@ unwind_info:    bodies laid out as unwind_info_fuzzer.cc wraps them: .pdata in
                 offset 0), one seed per unwind-code family, chains and indirects.
 virtual_unwind: 8-byte RIP offset, 8-byte RSP offset, 512 stack bytes, then a
                 body as above with .pdata in the first quarter.
+pdb:            the small fixture PDBs (tests/fixtures/pdb/): S_SEPCODE, OMAP and
+                the publics-only chunk PDB.
+pdb_records:    byte 0x00 then an S_SEPCODE record (sepcode.truth.json "bytes"),
+                or byte 0x01 then an OMAP table (omap.truth.json), as
+                pdb_records_fuzzer.cc splits them.
 Run from the project root: python3 tests/fuzz/make_seeds.py
 """
 import glob
+import json
 import os
 import struct
 
@@ -103,6 +109,27 @@ def main():
     epilog[0x330:0x337] = bytes([0x48, 0x83, 0xc4, 0x20, 0x5b, 0x5d, 0xc3])
     write("virtual_unwind", "in_epilog",
           struct.pack("<QQ", 0x330, 0x40) + bytes(stack) + bytes(epilog))
+
+    pdbs = "tests/fixtures/pdb/"
+    for name in ("sepcode.pdb", "omap.pdb"):
+        write("pdb", name, open(pdbs + name, "rb").read())
+    publics = glob.glob(pdbs + "store-publics/restack_chunks.pdb/*/restack_chunks.pdb")
+    if publics:
+        write("pdb", "restack_chunks.publics.pdb", open(publics[0], "rb").read())
+
+    sepcode = json.load(open(pdbs + "sepcode.truth.json"))
+    for record in sepcode["sepcode"]:
+        # Every record: each flag combination, a block of a block (depth 2), a
+        # block before its parent, a block in another section.
+        write("pdb_records", "sepcode-%s-%s" % (record["function"], record["record_offset"]),
+              b"\x00" + bytes.fromhex(record["bytes"]))
+    omap = json.load(open(pdbs + "omap.truth.json"))
+    for table in ("omap_to_src", "omap_from_src"):
+        entries = [(int(rva, 16), int(to, 16)) for rva, to in omap[table]]
+        write("pdb_records", table, b"\x01" + b"".join(struct.pack("<II", *e) for e in entries))
+        # Reversed: decoding sorts them.
+        write("pdb_records", table + "-reversed",
+              b"\x01" + b"".join(struct.pack("<II", *e) for e in reversed(entries)))
 
 
 if __name__ == "__main__":
