@@ -47,6 +47,8 @@ demo: build
 # Benchmarks against named peers (docs/benchmarks.md); not part of `make test`.
 bench: build
 	$(BUILD_DIR)/tests/bench/kernel_dump_bench
+	@if command -v python3 >/dev/null; then python3 tests/bench/symbolize_vs_llvm_symbolizer.py --build-dir $(BUILD_DIR); \
+	else echo "restack: python3 missing: symbolize_vs_llvm_symbolizer.py skipped"; fi
 
 # libFuzzer targets (clang-19); see docs/fuzzing.md.
 fuzz: deps
