@@ -52,18 +52,25 @@ bool HasSpaceOrBreak(std::string_view s) {
   return false;
 }
 
-// "+0x<1..16 hex digits>" at the end of s: the position of '+' and the value.
-std::optional<std::pair<size_t, uint64_t>> TrailingOffset(std::string_view s) {
+// "+0x<1..16 hex digits>" (or restack's "-0x...") at the end of s: the
+// position of the sign, the value and whether it is negative.
+struct Offset {
+  size_t first = 0;
+  uint64_t second = 0;
+  bool negative = false;
+};
+std::optional<Offset> TrailingOffset(std::string_view s) {
   size_t digits = 0;
   while (digits < s.size() && IsHexDigit(s[s.size() - 1 - digits])) {
     if (++digits > 16) return std::nullopt;
   }
   if (digits == 0 || s.size() < digits + 3) return std::nullopt;
   const size_t plus = s.size() - digits - 3;
-  if (s.substr(plus, 3) != "+0x") return std::nullopt;
+  const std::string_view sign = s.substr(plus, 3);
+  if (sign != "+0x" && sign != "-0x") return std::nullopt;
   std::optional<uint64_t> v = ParseHex(s.substr(plus + 3));
   if (!v) return std::nullopt;
-  return std::make_pair(plus, *v);
+  return Offset{plus, *v, sign[0] == '-'};
 }
 
 // A call site that is only an address: 0x<address> or fffff880`01e7dcc9.
@@ -86,6 +93,11 @@ std::optional<std::pair<std::string_view, uint64_t>> NameAtAddress(std::string_v
 }
 
 bool TakeBracket(std::string_view inner, Frame& frame) {
+  if (inner.substr(0, 4) == "was:") {
+    if (frame.was) return false;
+    frame.was = std::string(Trim(inner.substr(4)));
+    return true;
+  }
   if (inner.substr(0, 6) == "trust:") {
     if (frame.trust) return false;
     frame.trust = std::string(Trim(inner.substr(6)));
@@ -192,6 +204,7 @@ std::string FormatCallSiteAndAnnotations(const Frame& f) {
   for (const std::string& a : f.other_annotations) s += " " + a;
   if (f.source) s += absl::StrFormat(" [%s @ %d]", f.source->file, f.source->line);
   if (f.trust) s += "    [trust: " + *f.trust + "]";
+  if (f.was) s += "    [was: " + *f.was + "]";
   return s;
 }
 
@@ -215,6 +228,7 @@ CallSite ParseCallSite(std::string_view text) {
     std::string_view rest = TrimLeft(text.substr(bang + 1));
     if (auto off = TrailingOffset(rest)) {
       cs.offset = off->second;
+      cs.negative_offset = off->negative;
       rest = rest.substr(0, off->first);
     }
     // kp: the parameters are the last parenthesised group, unless it is the
@@ -236,7 +250,8 @@ CallSite ParseCallSite(std::string_view text) {
   }
   if (auto off = TrailingOffset(text)) {
     const std::string_view module = text.substr(0, off->first);
-    if (!module.empty() && module.find('!') == npos && !HasSpaceOrBreak(module)) {
+    // module+0xOFF counts from the module base: never negative.
+    if (!module.empty() && module.find('!') == npos && !HasSpaceOrBreak(module) && !off->negative) {
       cs.module = std::string(module);
       cs.offset = off->second;
     }
@@ -250,7 +265,7 @@ std::string FormatCallSite(const CallSite& parts) {
   if (parts.address) return "0x" + stack_text::FormatAddress(*parts.address);
   std::string s = parts.module;
   if (!parts.function.empty() || !parts.parameters.empty()) s += "!" + parts.function + parts.parameters;
-  if (parts.offset) s += absl::StrFormat("+0x%x", *parts.offset);
+  if (parts.offset) s += absl::StrFormat("%c0x%x", parts.negative_offset ? '-' : '+', *parts.offset);
   return s;
 }
 

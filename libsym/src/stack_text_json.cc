@@ -61,7 +61,7 @@ json FrameJson(const Frame& f, size_t index) {
       {"module", StringOrNull(cs.module)},
       {"function", StringOrNull(cs.function)},
       {"parameters", StringOrNull(cs.parameters)},
-      {"offset", HexOrNull(cs.offset)},
+      {"offset", cs.offset && cs.negative_offset ? json("-" + Hex(*cs.offset)) : HexOrNull(cs.offset)},
       {"address", HexOrNull(cs.address)},
       {"trap_frame", HexOrNull(f.trap_frame)},
       {"context_record", HexOrNull(f.context_record)},
@@ -71,6 +71,7 @@ json FrameJson(const Frame& f, size_t index) {
       {"annotations", f.other_annotations},
       {"source", f.source ? json{{"file", f.source->file}, {"line", f.source->line}} : json(nullptr)},
       {"trust", ValueOrNull(f.trust)},
+      {"was", ValueOrNull(f.was)},
   };
   return j;
 }

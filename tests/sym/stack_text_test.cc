@@ -1125,5 +1125,36 @@ TEST(StackTextJsonTest, OneLinePerStack) {
   }
 }
 
+// restack-sym's marks: a chunk placed before its function ("Parent-0xb2")
+// and "[was: old call site]" after a row it changed.
+TEST(StackTextRestackSymTest, NegativeOffsetsAndWasAnnotationsRoundTrip) {
+  CallSite cs = ParseCallSite("restack_chunks!Ck_Before-0xaf");
+  EXPECT_EQ(cs.module, "restack_chunks");
+  EXPECT_EQ(cs.function, "Ck_Before");
+  EXPECT_EQ(cs.offset, 0xafu);
+  EXPECT_TRUE(cs.negative_offset);
+  EXPECT_EQ(FormatCallSite(cs), "restack_chunks!Ck_Before-0xaf");
+  // module-0x.. is no module+offset: an offset from a base is never negative.
+  EXPECT_TRUE(ParseCallSite("amdppm-0x10").module.empty());
+  EXPECT_FALSE(ParseCallSite("nt!KeBugCheckEx+0x10").negative_offset);
+
+  const std::string row =
+      "fffff880`01ce2000 00000001`80001002 : 00000000`00000000 00000000`00000000 "
+      "00000000`00000000 fffffa80`0c716900 : restack_chunks!Ck_Before-0xaf (Chunk @ "
+      "00000001`8000106e)    [was: restack_chunks!?? ::KEIKPGEB::`string'+0x1b]\n";
+  StackText t = ParseStackText(row);
+  std::vector<const Stack*> stacks = StacksOf(t);
+  ASSERT_EQ(stacks.size(), 1u);
+  ASSERT_EQ(stacks[0]->frames.size(), 1u);
+  const Frame& f = stacks[0]->frames[0];
+  EXPECT_EQ(f.call_site.text, "restack_chunks!Ck_Before-0xaf");
+  EXPECT_EQ(f.chunk_start, 0x18000106eu);
+  EXPECT_EQ(f.was, "restack_chunks!?? ::KEIKPGEB::`string'+0x1b");
+  EXPECT_EQ(EmitStackText(t, TextFormat::kKv), row);
+  nlohmann::json j = StackToJson(*stacks[0], 0);
+  EXPECT_EQ(j["frames"][0]["offset"], "-0xaf");
+  EXPECT_EQ(j["frames"][0]["was"], "restack_chunks!?? ::KEIKPGEB::`string'+0x1b");
+}
+
 }  // namespace
 }  // namespace restack::sym

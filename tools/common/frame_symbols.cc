@@ -32,27 +32,35 @@ FrameSymbol FrameSymbolizer::Symbolize(const unwind::StackWalk& walk, size_t ind
 
 FrameSymbol FrameSymbolizer::SymbolizeAddress(const unwind::Module* module, uint64_t va,
                                               bool return_address) {
-  FrameSymbol out;
-  if (module == nullptr) {
-    out.call_site = absl::StrFormat("0x%s", FormatAddress(va));
+  if (module == nullptr || va - module->base > UINT32_MAX) {
+    FrameSymbol out;
+    out.call_site = module == nullptr
+                        ? absl::StrFormat("0x%s", FormatAddress(va))
+                        : FormatCallSite(module->ShortName(), "", static_cast<int64_t>(va - module->base));
     return out;
   }
-  const uint64_t offset = va - module->base;
-  out.call_site = FormatCallSite(module->ShortName(), "", static_cast<int64_t>(offset));
-  if (resolver_ == nullptr || module->image == nullptr || offset > UINT32_MAX) return out;
-  const sym::LoadedSymbols& loaded = resolver_->Load(module->image, "", module->unwind);
-  if (loaded.source != sym::SymbolSource::kPdb && reported_.insert(module->name).second) {
+  FrameSymbol out = SymbolizeRva(*module, static_cast<uint32_t>(va - module->base), return_address);
+  if (out.chunk_rva) out.chunk = module->base + *out.chunk_rva;
+  return out;
+}
+
+FrameSymbol FrameSymbolizer::SymbolizeRva(const unwind::Module& module, uint32_t rva,
+                                          bool return_address) {
+  FrameSymbol out;
+  out.call_site = FormatCallSite(module.ShortName(), "", rva);
+  if (resolver_ == nullptr || module.image == nullptr) return out;
+  const sym::LoadedSymbols& loaded = resolver_->Load(module.image, "", module.unwind);
+  if (loaded.source != sym::SymbolSource::kPdb && reported_.insert(module.name).second) {
     messages_.push_back(absl::StrFormat(
-        "%s: %s%s", module->name,
+        "%s: %s%s", module.name,
         loaded.source == sym::SymbolSource::kExports ? "no PDB, defaulted to export symbols: "
                                                      : "no symbols: ",
         loaded.pdb_status.message()));
   }
-  const uint32_t rva = static_cast<uint32_t>(offset);
   const uint32_t lookup = return_address && rva > 0 ? rva - 1 : rva;
   sym::SymbolizedAddress s = loaded.symbols->Symbolize(lookup);
   const int64_t shift = static_cast<int64_t>(rva) - lookup;
-  if (s.chunk_start) out.chunk = module->base + *s.chunk_start;
+  out.chunk_rva = s.chunk_start;
   if (s.source) {
     out.source_file = std::string(s.source->file);
     out.source_line = s.source->line;
@@ -61,7 +69,7 @@ FrameSymbol FrameSymbolizer::SymbolizeAddress(const unwind::Module* module, uint
   out.function = s.function;
   out.displacement = s.displacement + shift;
   out.origin = std::string(sym::SymbolOriginName(s.origin));
-  out.call_site = FormatCallSite(module->ShortName(), out.function, out.displacement);
+  out.call_site = FormatCallSite(module.ShortName(), out.function, out.displacement);
   return out;
 }
 

@@ -19,6 +19,7 @@ struct FrameSymbol {
   int64_t displacement = 0;       // from the function's start (negative: chunk before it)
   std::string origin;             // sym::SymbolOriginName, "" without a function
   std::optional<uint64_t> chunk;  // start (VA) of the separated chunk holding the address
+  std::optional<uint32_t> chunk_rva;  // the same as an RVA
   std::string source_file;        // "" without line information
   uint32_t source_line = 0;
   // The text after the call site: " (Chunk @ ...)" and " [file @ line]".
@@ -42,6 +43,8 @@ class FrameSymbolizer {
   FrameSymbol Symbolize(const unwind::StackWalk& walk, size_t index);
   // Names `va` in `module` (nullptr: the bare address).
   FrameSymbol SymbolizeAddress(const unwind::Module* module, uint64_t va, bool return_address);
+  // Names `rva` of `module` whose base may be unknown (`chunk` stays unset).
+  FrameSymbol SymbolizeRva(const unwind::Module& module, uint32_t rva, bool return_address);
 
   // "module: why" for every module whose PDB was not used, once each, in
   // the order met (WinDbg's "*** ERROR: Symbol file could not be found").

@@ -15,8 +15,8 @@ constexpr const char* kTools[] = {"walk", "info", "sym", "diff", "blame"};
 void Usage(std::ostream& out) {
   out << "restack: Windows x64 stacks from crash dumps\n\n"
          "usage: restack TOOL [args...]   runs restack-TOOL with the args\n"
-         "tools: walk (dump -> stacks), info (dump or image summary)\n"
-         "       sym, diff and blame as they are installed\n\n"
+         "tools: walk (dump -> stacks), info (dump or image summary),\n"
+         "       sym (re-resolve stack text); diff and blame as they are installed\n\n"
          "example:\n"
          "  restack walk --images tests/fixtures/store tests/fixtures/wine/cold_chunk.dmp\n";
 }

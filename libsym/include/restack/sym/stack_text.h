@@ -39,6 +39,7 @@ struct CallSite {
   std::string parameters;  // kp/kP: "(int a = 0n1)", parentheses and kP's line breaks kept
   std::optional<uint64_t> offset;   // +0xOFF: from the function, else from the module base
   std::optional<uint64_t> address;  // a bare address: 0x000007fd`03242c5a or fffff880`01e7dcc9
+  bool negative_offset = false;     // restack: "-0xOFF", a chunk placed before its function
   bool operator==(const CallSite&) const = default;
 };
 
@@ -47,7 +48,7 @@ struct CallSite {
 CallSite ParseCallSite(std::string_view text);
 
 // The text of a call site from its parts: "0x<address>" when `address` is set,
-// else module[!function[parameters]][+0xoffset].
+// else module[!function[parameters]][+0xoffset] ("-0x" for a negative offset).
 std::string FormatCallSite(const CallSite& parts);
 
 // What the address columns of a frame row hold.
@@ -79,6 +80,7 @@ struct Frame {
   std::vector<std::string> other_annotations;  // other "(Name @ address)", as printed
   std::optional<SourceLine> source;        // [d:\src\file.c @ 123]
   std::optional<std::string> trust;        // restack: [trust: leaf] -> "leaf"
+  std::optional<std::string> was;          // restack-sym: [was: old call site], what it replaced
 
   // The input lines of the row (several for kP); empty for a frame built in code.
   std::vector<std::string> lines;
