@@ -17,6 +17,7 @@
 #include "common/frame_symbols.h"
 #include "common/input_file.h"
 #include "common/stack_output.h"
+#include "common/symbol_setup.h"
 #include "nlohmann/json.hpp"
 #include "restack/sym/image_locator.h"
 #include "restack/sym/stack_text.h"
@@ -342,22 +343,12 @@ nlohmann::json PlainJson(size_t line, std::string_view input, const std::string&
 }  // namespace
 
 int RunSym(const SymToolOptions& options, std::ostream& out, std::ostream& err) {
-  std::optional<sym::SymbolResolver> resolver;
-  std::vector<std::string> image_roots = options.image_paths;
-  if (!options.sympath.empty()) {
-    absl::StatusOr<sym::SymbolPath> path = sym::SymbolPath::Parse(options.sympath);
-    if (!path.ok()) {
-      err << "restack-sym: --sympath: " << path.status().message() << "\n";
-      return kExitUsage;
-    }
-    for (const std::string& w : path->warnings()) err << "restack-sym: warning: " << w << "\n";
-    for (const sym::SymbolPlace& place : path->places()) image_roots.push_back(place.entry);
-    resolver.emplace(*std::move(path), sym::SymbolResolverOptions{.raw_names = options.raw_names});
-  } else {
-    // Without a symbol path: PDBs next to the images only, else exports.
-    resolver.emplace(sym::SymbolPath{}, sym::SymbolResolverOptions{.raw_names = options.raw_names});
-  }
-  Resymbolizer resymbolizer(&*resolver, options.lines, err);
+  // Without a symbol path: PDBs next to the images only, else exports.
+  std::optional<SymbolSetup> setup = MakeSymbolSetup(
+      "restack-sym", options.sympath, options.image_paths, options.raw_names, true, err);
+  if (!setup) return kExitUsage;
+  const std::vector<std::string>& image_roots = setup->image_roots;
+  Resymbolizer resymbolizer(&*setup->resolver, options.lines, err);
   std::vector<KnownModule>& modules = resymbolizer.modules();
   int rc = kExitOk;
 

@@ -8,6 +8,7 @@
 #include "common/frame_symbols.h"
 #include "common/input_file.h"
 #include "common/stack_output.h"
+#include "common/symbol_setup.h"
 
 namespace restack::tools {
 
@@ -105,21 +106,11 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
   auto worsen = [&rc](int code) {
     if (code == kExitError || rc == kExitOk) rc = code;
   };
-  // Images: --images, then the symbol path (as WinDbg falls back to it).
-  std::vector<std::string> image_roots = options.image_paths;
-  std::optional<sym::SymbolResolver> resolver;
-  if (!options.sympath.empty()) {
-    absl::StatusOr<sym::SymbolPath> path = sym::SymbolPath::Parse(options.sympath);
-    if (!path.ok()) {
-      err << "restack-walk: --sympath: " << path.status().message() << "\n";
-      return kExitUsage;
-    }
-    for (const std::string& w : path->warnings()) err << "restack-walk: warning: " << w << "\n";
-    for (const sym::SymbolPlace& place : path->places()) image_roots.push_back(place.entry);
-    resolver.emplace(*std::move(path), sym::SymbolResolverOptions{.raw_names = options.raw_names});
-  }
-  const sym::ImageLocator locator(image_roots);
-  FrameSymbolizer symbolizer(resolver ? &*resolver : nullptr);
+  std::optional<SymbolSetup> setup = MakeSymbolSetup(
+      "restack-walk", options.sympath, options.image_paths, options.raw_names, false, err);
+  if (!setup) return kExitUsage;
+  const sym::ImageLocator locator(setup->image_roots);
+  FrameSymbolizer symbolizer(setup->resolver ? &*setup->resolver : nullptr);
   for (const std::string& path : options.dumps) {
     absl::StatusOr<InputFile> input = OpenInput(path);
     if (!input.ok()) {
