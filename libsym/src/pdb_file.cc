@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "llvm/DebugInfo/CodeView/CVRecord.h"
 #include "llvm/DebugInfo/CodeView/DebugChecksumsSubsection.h"
+#include "llvm/DebugInfo/CodeView/DebugInlineeLinesSubsection.h"
 #include "llvm/DebugInfo/CodeView/DebugLinesSubsection.h"
 #include "llvm/DebugInfo/CodeView/DebugSubsectionRecord.h"
 #include "llvm/DebugInfo/CodeView/SymbolDeserializer.h"
@@ -268,6 +269,283 @@ std::string Where(const StreamView& v, uint32_t stream, uint64_t offset) {
   }
   return absl::StrFormat("stream %u offset 0x%x (the stream has 0x%x bytes)", stream, offset,
                          v.size);
+}
+
+// ---------------------------------------------------------------------------
+// Inline sites: binary annotations and the IPI/TPI records that name inlinees.
+
+constexpr uint32_t kTpiStream = 2;
+constexpr uint32_t kIpiStream = 4;
+// Caps on inline sites (far above real PDBs; each site's annotations are
+// bounded by its record, at most 0xFFFF bytes, so rows per site are too).
+constexpr size_t kMaxInlineSites = 10'000'000;
+constexpr size_t kMaxInlineLines = 50'000'000;
+constexpr uint32_t kMaxInlineDepth = 64;      // nested inline sites kept
+constexpr size_t kMaxScopeDepth = 4096;       // scopes tracked (deeper ones counted only)
+
+// Leaf kinds (cvinfo.h).
+constexpr uint16_t kLfFuncId = 0x1601, kLfMFuncId = 0x1602, kLfStringId = 0x1605;
+constexpr uint16_t kLfClass = 0x1504, kLfStructure = 0x1505, kLfUnion = 0x1506, kLfEnum = 0x1507,
+                   kLfInterface = 0x1519;
+
+// BinaryAnnotationOpcode (cvinfo.h).
+enum : uint32_t {
+  kBaEnd = 0,  // "Invalid": the padding after the last annotation
+  kBaCodeOffset = 1,
+  kBaChangeCodeOffsetBase = 2,
+  kBaChangeCodeOffset = 3,
+  kBaChangeCodeLength = 4,
+  kBaChangeFile = 5,
+  kBaChangeLineOffset = 6,
+  kBaChangeLineEndDelta = 7,
+  kBaChangeRangeKind = 8,
+  kBaChangeColumnStart = 9,
+  kBaChangeColumnEndDelta = 10,
+  kBaChangeCodeOffsetAndLineOffset = 11,
+  kBaChangeCodeLengthAndCodeOffset = 12,
+  kBaChangeColumnEnd = 13,
+};
+
+// A compressed unsigned integer (CVUncompressData: 1, 2 or 4 bytes, the high
+// bits of the first byte saying which); nullopt when cut off or of no form.
+std::optional<uint32_t> ReadCompressed(std::span<const uint8_t> a, size_t& at) {
+  if (at >= a.size()) return std::nullopt;
+  const uint8_t b0 = a[at];
+  if ((b0 & 0x80) == 0) {
+    at += 1;
+    return b0;
+  }
+  if ((b0 & 0xC0) == 0x80) {
+    if (a.size() - at < 2) return std::nullopt;
+    const uint32_t v = (static_cast<uint32_t>(b0 & 0x3F) << 8) | a[at + 1];
+    at += 2;
+    return v;
+  }
+  if ((b0 & 0xE0) == 0xC0) {
+    if (a.size() - at < 4) return std::nullopt;
+    const uint32_t v = (static_cast<uint32_t>(b0 & 0x1F) << 24) |
+                       (static_cast<uint32_t>(a[at + 1]) << 16) |
+                       (static_cast<uint32_t>(a[at + 2]) << 8) | a[at + 3];
+    at += 4;
+    return v;
+  }
+  return std::nullopt;
+}
+
+// The low bit is the sign; the rest the magnitude.
+int64_t DecodeSigned(uint32_t v) {
+  return (v & 1) != 0 ? -static_cast<int64_t>(v >> 1) : static_cast<int64_t>(v >> 1);
+}
+
+// One decoded row: code at [begin, end), counted from the procedure's start.
+struct InlineRow {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  int64_t line = 0;
+  uint32_t file = 0;  // file checksum offset
+};
+
+// Decodes an inline site's binary annotations into rows. The model (that of
+// cvinfo.h, and of LLVM's MCCodeView which writes them): a code offset, a
+// line and a file, starting at offset 0, the inlinee's first line and file.
+// ChangeCodeOffset / ChangeCodeOffsetAndLineOffset / CodeOffset move the
+// offset and start a row there (ending the open row, if any, at it);
+// ChangeCodeLength ends the open row that many bytes on and moves the offset
+// past it; ChangeCodeLengthAndCodeOffset is a whole row; line and file
+// changes apply to the rows that start after them; columns are skipped.
+// Returns "" or the first problem (rows decoded before it are kept; an open
+// row, whose end is not known, is dropped).
+std::string DecodeAnnotations(std::span<const uint8_t> a, int64_t line, uint32_t file,
+                              std::vector<InlineRow>& rows) {
+  uint64_t offset = 0;
+  bool open = false;
+  auto start_row = [&](uint64_t at) {
+    if (open) rows.back().end = std::max(rows.back().begin, at);
+    rows.push_back({at, at, line, file});
+    open = true;
+  };
+  auto drop_open = [&] {
+    if (open) rows.pop_back();
+    open = false;
+  };
+  size_t at = 0;
+  while (at < a.size()) {
+    const size_t op_at = at;
+    const std::optional<uint32_t> op = ReadCompressed(a, at);
+    if (!op) {
+      drop_open();
+      return absl::StrFormat("annotation at 0x%x: not a compressed opcode", op_at);
+    }
+    if (*op == kBaEnd) break;
+    if (*op > kBaChangeColumnEnd) {
+      drop_open();
+      return absl::StrFormat("annotation at 0x%x: unknown opcode 0x%x", op_at, *op);
+    }
+    const std::optional<uint32_t> x = ReadCompressed(a, at);
+    std::optional<uint32_t> y;
+    if (x && *op == kBaChangeCodeLengthAndCodeOffset) y = ReadCompressed(a, at);
+    if (!x || (*op == kBaChangeCodeLengthAndCodeOffset && !y)) {
+      drop_open();
+      return absl::StrFormat("annotation at 0x%x (opcode %u): operand cut off", op_at, *op);
+    }
+    switch (*op) {
+      case kBaCodeOffset:
+        offset = *x;
+        start_row(offset);
+        break;
+      case kBaChangeCodeOffsetBase:
+        if (*x != 0) {
+          drop_open();
+          return absl::StrFormat(
+              "annotation at 0x%x: ChangeCodeOffsetBase %u (code in a separated block) is not "
+              "supported; the rest is skipped",
+              op_at, *x);
+        }
+        break;
+      case kBaChangeCodeOffset:
+        offset += *x;
+        start_row(offset);
+        break;
+      case kBaChangeCodeLength:
+        if (open) rows.back().end = offset + *x;
+        open = false;
+        offset += *x;
+        break;
+      case kBaChangeFile:
+        file = *x;
+        break;
+      case kBaChangeLineOffset:
+        line += DecodeSigned(*x);
+        break;
+      case kBaChangeCodeOffsetAndLineOffset:
+        offset += *x & 0xF;
+        line += DecodeSigned(*x >> 4);
+        start_row(offset);
+        break;
+      case kBaChangeCodeLengthAndCodeOffset:  // {length, offset delta}
+        offset += *y;
+        start_row(offset);
+        rows.back().end = offset + *x;
+        open = false;
+        break;
+      default:  // line ends, range kinds, columns
+        break;
+    }
+  }
+  if (open) {
+    drop_open();
+    return "the annotations end inside a range (no ChangeCodeLength)";
+  }
+  return "";
+}
+
+// A NUL-terminated string at `at` (to the end of `bytes` without a NUL).
+std::string CString(std::span<const uint8_t> bytes, size_t at) {
+  if (at >= bytes.size()) return "";
+  const char* p = reinterpret_cast<const char*>(bytes.data() + at);
+  return std::string(p, strnlen(p, bytes.size() - at));
+}
+
+// The records of a TPI or IPI stream, found by walking their length prefixes
+// from the header on (LLVM's reader would trust the hash streams' index
+// offsets). Walked once, when a name is first needed.
+class TypeRecords {
+ public:
+  struct Record {
+    uint16_t kind = 0;
+    std::vector<uint8_t> data;  // after the kind
+  };
+
+  bool loaded() const { return loaded_; }
+  // Walks the stream; "" or why (some or all) records cannot be used.
+  std::string Load(const Msf& msf, uint32_t stream) {
+    loaded_ = true;
+    if (std::string why = msf.Unreadable(stream); !why.empty()) return why;
+    view_ = msf.Stream(stream);
+    const std::optional<uint32_t> header_size = view_.U32(4), begin = view_.U32(8),
+                                  end = view_.U32(12), bytes = view_.U32(16);
+    if (!header_size || !begin || !end || !bytes) {
+      return absl::StrFormat("header truncated (0x%x bytes)", view_.size);
+    }
+    if (*header_size < 56 || *header_size > view_.size) {
+      return absl::StrFormat("HeaderSize: (expected 0x38 to 0x%x, got 0x%x)", view_.size,
+                             *header_size);
+    }
+    if (*begin < 0x1000 || *end < *begin) {
+      return absl::StrFormat("TypeIndexBegin 0x%x, TypeIndexEnd 0x%x: not a range of indices",
+                             *begin, *end);
+    }
+    if (*bytes > view_.size - *header_size) {
+      return absl::StrFormat(
+          "TypeRecordBytes: records past the stream (expected at most 0x%x, got 0x%x)",
+          view_.size - *header_size, *bytes);
+    }
+    begin_ = *begin;
+    const uint64_t count = *end - *begin;
+    const uint64_t stop = static_cast<uint64_t>(*header_size) + *bytes;
+    uint64_t at = *header_size;
+    while (at < stop && offsets_.size() < count) {
+      const std::optional<uint16_t> length = view_.U16(at);
+      if (!length || *length < 2 || at + 2 + *length > stop) {
+        return absl::StrFormat(
+            "record 0x%x at stream offset 0x%x: its length does not fit the records; it and "
+            "later ones are not read",
+            begin_ + offsets_.size(), at);
+      }
+      offsets_.push_back(static_cast<uint32_t>(at));
+      at += 2 + *length;
+    }
+    return "";
+  }
+  std::optional<Record> Get(uint32_t index) const {
+    if (index < begin_ || index - begin_ >= offsets_.size()) return std::nullopt;
+    const uint32_t at = offsets_[index - begin_];
+    const uint16_t length = *view_.U16(at);
+    Record r;
+    r.kind = *view_.U16(at + 2);
+    r.data.resize(length - 2);
+    view_.Read(at + 4, r.data);
+    return r;
+  }
+
+ private:
+  bool loaded_ = false;
+  StreamView view_;
+  uint32_t begin_ = 0;
+  std::vector<uint32_t> offsets_;  // stream offset of each record, from begin_ on
+};
+
+// The name of a class, structure, interface, union or enum record (TPI).
+std::optional<std::string> TagName(const TypeRecords::Record& r) {
+  size_t at = 0;
+  switch (r.kind) {
+    case kLfClass:
+    case kLfStructure:
+    case kLfInterface:
+      at = 16;  // count, property, field list, derivation list, vtable shape
+      break;
+    case kLfUnion:
+      at = 8;  // count, property, field list
+      break;
+    case kLfEnum:
+      return CString(r.data, 12);  // count, property, underlying type, field list
+    default:
+      return std::nullopt;
+  }
+  // The size, a numeric leaf: a value below 0x8000, or a kind then the value.
+  if (r.data.size() < at + 2) return std::nullopt;
+  const uint16_t leaf = static_cast<uint16_t>(r.data[at] | (r.data[at + 1] << 8));
+  at += 2;
+  if (leaf >= 0x8000) {
+    switch (leaf) {
+      case 0x8000: at += 1; break;             // LF_CHAR
+      case 0x8001: case 0x8002: at += 2; break;  // LF_SHORT, LF_USHORT
+      case 0x8003: case 0x8004: at += 4; break;  // LF_LONG, LF_ULONG
+      case 0x8009: case 0x800a: at += 8; break;  // LF_QUADWORD, LF_UQUADWORD
+      default: return std::nullopt;
+    }
+  }
+  return CString(r.data, at);
 }
 
 }  // namespace
@@ -613,8 +891,11 @@ class PdbReader {
         Warn(absl::StrFormat("module %u (%s): %s", m, module_name, llvm::toString(std::move(e))));
         continue;
       }
-      ReadModuleSymbols(m, module_name, mds);
-      ReadModuleLines(m, mds, string_table);
+      const ModuleFiles files = ReadModuleFiles(m, mds, string_table);
+      const size_t first_site = out_.inline_sites_.size(), first_line = out_.lines_.size();
+      ReadModuleSymbols(m, module_name, mds, files);
+      ReadModuleLines(m, mds, files);
+      ResolveCallLines(first_site, first_line);
     }
     if (it.offset() < modi.getLength()) {
       Warn(
@@ -624,8 +905,235 @@ class PdbReader {
     }
   }
 
+  // A module's files by checksum-entry offset (lines and inline sites name
+  // files so) and its inlinees' first lines (DEBUG_S_INLINEELINES).
+  struct ModuleFiles {
+    std::unordered_map<uint32_t, uint32_t> by_checksum;  // -> index into files_
+    struct Inlinee {
+      uint32_t file_checksum = 0;
+      uint32_t line = 0;
+    };
+    std::unordered_map<uint32_t, Inlinee> inlinees;  // by ItemId
+  };
+
+  ModuleFiles ReadModuleFiles(uint32_t m, const pdb::ModuleDebugStreamRef& mds,
+                              pdb::PDBStringTable* strings) {
+    ModuleFiles files;
+    for (const cv::DebugSubsectionRecord& ss : mds.subsections()) {
+      if (ss.kind() == cv::DebugSubsectionKind::FileChecksums) {
+        cv::DebugChecksumsSubsectionRef checksums;
+        if (llvm::Error e = checksums.initialize(ss.getRecordData())) {
+          Warn(absl::StrFormat("module %u: file checksums: %s", m, llvm::toString(std::move(e))));
+          continue;
+        }
+        for (auto it = checksums.begin(); it != checksums.end(); ++it) {
+          std::string path = absl::StrFormat("<file 0x%x>", it->FileNameOffset);
+          if (strings != nullptr) {
+            llvm::Expected<llvm::StringRef> name = strings->getStringForID(it->FileNameOffset);
+            if (name) {
+              path = AsString(*name);
+            } else {
+              llvm::consumeError(name.takeError());
+            }
+          }
+          files.by_checksum[it.offset()] = FileIndex(path);
+        }
+      } else if (ss.kind() == cv::DebugSubsectionKind::InlineeLines) {
+        cv::DebugInlineeLinesSubsectionRef inlinees;
+        if (llvm::Error e = inlinees.initialize(ss.getRecordData())) {
+          Warn(absl::StrFormat("module %u: inlinee lines: %s", m, llvm::toString(std::move(e))));
+          continue;
+        }
+        for (const cv::InlineeSourceLine& l : inlinees) {
+          if (files.inlinees.size() >= kMaxInlineSites) break;
+          files.inlinees.emplace(l.Header->Inlinee.getIndex(),
+                                 ModuleFiles::Inlinee{l.Header->FileID, l.Header->SourceLineNum});
+        }
+      }
+    }
+    return files;
+  }
+
+  // The inlinee's name (IPI: LF_FUNC_ID, LF_MFUNC_ID), once per ItemId.
+  const std::string& InlineeName(uint32_t id, const std::string& where) {
+    auto cached = inlinee_names_.find(id);
+    if (cached != inlinee_names_.end()) return cached->second;
+    if (!ipi_.loaded()) {
+      if (std::string why = ipi_.Load(msf_, kIpiStream); !why.empty()) {
+        Warn("IPI stream: " + why + "; inline sites it does not name are named by their ItemId");
+      }
+    }
+    std::string name;
+    std::optional<TypeRecords::Record> r = ipi_.Get(id);
+    if (r && (r->kind == kLfFuncId || r->kind == kLfMFuncId) && r->data.size() >= 8) {
+      name = CString(r->data, 8);
+      const uint32_t scope = Le32(r->data.data());
+      std::optional<std::string> qualifier;
+      if (r->kind == kLfFuncId && scope != 0) {
+        // The scope is an LF_STRING_ID (a namespace), as LLVM qualifies it.
+        if (std::optional<TypeRecords::Record> s = ipi_.Get(scope);
+            s && s->kind == kLfStringId && s->data.size() >= 4) {
+          qualifier = CString(s->data, 4);
+        }
+      } else if (r->kind == kLfMFuncId) {
+        // The class, in the TPI stream.
+        if (!tpi_.loaded()) {
+          if (std::string why = tpi_.Load(msf_, kTpiStream); !why.empty()) {
+            Warn("TPI stream: " + why + "; member functions it does not name are unqualified");
+          }
+        }
+        if (std::optional<TypeRecords::Record> c = tpi_.Get(scope)) qualifier = TagName(*c);
+      }
+      if (qualifier && !qualifier->empty()) name = *qualifier + "::" + name;
+    }
+    if (name.empty()) {
+      name = absl::StrFormat("<inlinee 0x%x>", id);
+      Warn(absl::StrFormat("%s: inlinee 0x%x is no LF_FUNC_ID or LF_MFUNC_ID with a name in the "
+                           "IPI stream",
+                           where, id));
+    }
+    return inlinee_names_.emplace(id, std::move(name)).first->second;
+  }
+
+  // What encloses a symbol record.
+  struct OpenScope {
+    enum Kind : uint8_t { kProcedure, kInlineSite, kOther } kind = kOther;
+    // kInlineSite: index into inline_sites_, or kSkipped (its children are
+    // skipped too, without more warnings).
+    uint32_t site = 0;
+    // Derived from the scopes below when pushed (no walk per record):
+    uint32_t inline_parent = PdbInlineSite::kNoParent;  // innermost site, this one included
+    uint32_t depth = 0;         // inline sites open, this one included
+    bool in_procedure = false;  // a procedure is open below (or is this one)
+    bool skipped = false;       // inside (or is) a skipped site
+  };
+  static constexpr uint32_t kSkipped = 0xFFFFFFFF;
+  // The procedure the open scopes are in.
+  struct TopProcedure {
+    bool valid = false;  // a procedure record that was read
+    uint16_t section = 0;
+    uint32_t offset = 0;
+    uint32_t length = 0;
+  };
+
+  // One S_INLINESITE / S_INLINESITE2 at `offset`, inside `up` (null at the
+  // outermost level).
+  void ReadInlineSite(uint32_t m, const std::string& module_name, const cv::CVSymbol& sym,
+                      uint32_t offset, const OpenScope* up, const TopProcedure& top,
+                      const ModuleFiles& files, std::vector<OpenScope>& push, bool& capped) {
+    const std::string where =
+        absl::StrFormat("module %u (%s): %s at 0x%x", m, module_name,
+                        sym.kind() == cv::S_INLINESITE ? "S_INLINESITE" : "S_INLINESITE2", offset);
+    push.push_back({OpenScope::kInlineSite, kSkipped});
+    if (up != nullptr && up->skipped) return;  // inside a skipped site (warned)
+    const uint32_t parent = up != nullptr ? up->inline_parent : PdbInlineSite::kNoParent;
+    const uint32_t depth = (up != nullptr ? up->depth : 0) + 1;
+    if (up == nullptr || !up->in_procedure) {
+      Warn(where + ": not inside a procedure; skipped (with the sites inside it)");
+      return;
+    }
+    if (!top.valid) return;  // the procedure record was unreadable (warned)
+    if (depth > kMaxInlineDepth) {
+      Warn(absl::StrFormat("%s: nested %u deep (more than %u); skipped (with the sites inside it)",
+                           where, depth, kMaxInlineDepth));
+      return;
+    }
+    if (out_.inline_sites_.size() >= kMaxInlineSites ||
+        inline_lines_ >= kMaxInlineLines) {
+      if (!capped) {
+        Warn(absl::StrFormat("%s: more than %u inline sites or %u of their rows; later sites "
+                             "skipped",
+                             where, kMaxInlineSites, kMaxInlineLines));
+      }
+      capped = true;
+      return;
+    }
+    // pParent, pEnd, inlinee; S_INLINESITE2 adds invocations; then the annotations.
+    const llvm::ArrayRef<uint8_t> content = sym.content();
+    const size_t fixed = sym.kind() == cv::S_INLINESITE ? 12 : 16;
+    if (content.size() < fixed) {
+      Warn(absl::StrFormat("%s: record of 0x%x bytes is shorter than its 0x%x bytes of fields; "
+                           "skipped (with the sites inside it)",
+                           where, content.size() + 4, fixed + 4));
+      return;
+    }
+    const uint32_t inlinee = Le32(content.data() + 8);
+    PdbInlineSite site;
+    site.section = top.section;
+    site.parent_offset = top.offset;
+    site.name = InlineeName(inlinee, where);
+    site.depth = depth;
+    site.parent = parent;
+    auto base = files.inlinees.find(inlinee);
+    int64_t line = 0;
+    uint32_t file_checksum = 0;
+    if (base != files.inlinees.end()) {
+      line = base->second.line;
+      file_checksum = base->second.file_checksum;
+    }
+    std::vector<InlineRow> rows;
+    const std::string problem = DecodeAnnotations(
+        std::span<const uint8_t>(content.data() + fixed, content.size() - fixed), line,
+        file_checksum, rows);
+    if (!problem.empty()) Warn(where + ": " + problem);
+    // Rows are kept inside the procedure and the section's 32-bit offsets.
+    bool clipped = false;
+    for (const InlineRow& r : rows) {
+      uint64_t end = r.end;
+      if (top.length > 0 && end > top.length) {
+        clipped = true;
+        end = top.length;
+      }
+      if (end <= r.begin) continue;
+      if (top.offset + end > 0xFFFFFFFFull) {
+        clipped = true;
+        continue;
+      }
+      PdbInlineLine l;
+      l.offset = static_cast<uint32_t>(top.offset + r.begin);
+      l.length = static_cast<uint32_t>(end - r.begin);
+      l.line = 0;
+      l.file = PdbInlineSite::kNoFile;
+      if (base != files.inlinees.end()) {
+        l.line = r.line < 0 || r.line > 0xFFFFFFFFll ? 0 : static_cast<uint32_t>(r.line);
+        auto f = files.by_checksum.find(r.file);
+        if (f != files.by_checksum.end()) l.file = f->second;
+      }
+      site.lines.push_back(l);
+    }
+    if (clipped) {
+      Warn(absl::StrFormat("%s: code past the procedure's 0x%x bytes (or past 4 GiB); cut there",
+                           where, top.length));
+    }
+    std::stable_sort(
+        site.lines.begin(), site.lines.end(),
+        [](const PdbInlineLine& a, const PdbInlineLine& b) { return a.offset < b.offset; });
+    for (const PdbInlineLine& l : site.lines) {
+      const uint32_t end = l.offset + l.length;
+      if (!site.ranges.empty() && l.offset <= site.ranges.back().second) {
+        site.ranges.back().second = std::max(site.ranges.back().second, end);
+      } else {
+        site.ranges.emplace_back(l.offset, end);
+      }
+    }
+    // A nested site's call: its parent's row at its first byte.
+    if (parent != PdbInlineSite::kNoParent && !site.ranges.empty()) {
+      const PdbInlineSite& p = out_.inline_sites_[parent];
+      const uint32_t first = site.ranges.front().first;
+      auto row = std::upper_bound(p.lines.begin(), p.lines.end(), first,
+                                  [](uint32_t v, const PdbInlineLine& l) { return v < l.offset; });
+      if (row != p.lines.begin() && first - (row - 1)->offset < (row - 1)->length) {
+        site.call_line = (row - 1)->line;
+        site.call_file = (row - 1)->file;
+      }
+    }
+    inline_lines_ += site.lines.size();
+    push.back().site = static_cast<uint32_t>(out_.inline_sites_.size());
+    out_.inline_sites_.push_back(std::move(site));
+  }
+
   void ReadModuleSymbols(uint32_t m, const std::string& module_name,
-                         const pdb::ModuleDebugStreamRef& mds) {
+                         const pdb::ModuleDebugStreamRef& mds, const ModuleFiles& files) {
     // Offsets in S_SEPCODE.pParent count from the module stream's start (a
     // 4-byte signature precedes the symbols); LLVM's iterator offsets count
     // from there too (the first symbol is at 4).
@@ -637,6 +1145,13 @@ class PdbReader {
     };
     std::unordered_map<uint32_t, Scope> scopes;
     std::vector<std::pair<SepCodeRecord, size_t>> pending;
+    // The open scopes, from the records that open and end them (not from
+    // their pParent/pEnd fields): the stack inline sites are nested in.
+    std::vector<OpenScope> open;
+    size_t open_past_cap = 0;  // scopes opened beyond kMaxScopeDepth
+    TopProcedure top;
+    bool sites_capped = false;
+    std::vector<OpenScope> push;
     const cv::CVSymbolArray& symbols = mds.getSymbolArray();
     // LLVM's iterator ends quietly at a record that does not fit; where it
     // ended says whether it did.
@@ -649,6 +1164,7 @@ class PdbReader {
       }
       const cv::CVSymbol& sym = *it;
       const uint32_t offset = it.offset();
+      push.clear();
       switch (sym.kind()) {
         case cv::S_GPROC32:
         case cv::S_LPROC32:
@@ -656,18 +1172,25 @@ class PdbReader {
         case cv::S_LPROC32_ID:
         case cv::S_LPROC32_DPC:
         case cv::S_LPROC32_DPC_ID: {
+          // Procedures do not nest: whatever is still open was not ended.
+          open.clear();
+          open_past_cap = 0;
+          top = TopProcedure{};
+          push.push_back({OpenScope::kProcedure, 0});
           llvm::Expected<cv::ProcSym> proc = cv::SymbolDeserializer::deserializeAs<cv::ProcSym>(sym);
           if (!proc) {
             Warn(absl::StrFormat("module %u: procedure at 0x%x: %s", m, offset,
                                  llvm::toString(proc.takeError())));
             break;
           }
+          top = {true, proc->Segment, proc->CodeOffset, proc->CodeSize};
           scopes[offset] = Scope{out_.procedures_.size(), std::nullopt};
           out_.procedures_.push_back(
               {proc->Segment, proc->CodeOffset, proc->CodeSize, AsString(proc->Name), false});
           break;
         }
         case cv::S_THUNK32: {
+          push.push_back({OpenScope::kOther, 0});
           llvm::Expected<cv::Thunk32Sym> thunk =
               cv::SymbolDeserializer::deserializeAs<cv::Thunk32Sym>(sym);
           if (!thunk) {
@@ -679,6 +1202,7 @@ class PdbReader {
           break;
         }
         case cv::S_SEPCODE: {
+          push.push_back({OpenScope::kOther, 0});
           llvm::ArrayRef<uint8_t> data = sym.data();
           absl::StatusOr<SepCodeRecord> rec = DecodeSepCode({data.data(), data.size()});
           if (!rec.ok()) {
@@ -691,8 +1215,47 @@ class PdbReader {
           out_.separated_.push_back({*rec, ""});
           break;
         }
+        case cv::S_BLOCK32:
+        case cv::S_WITH32:
+        case cv::S_GMANPROC:
+        case cv::S_LMANPROC:
+          push.push_back({OpenScope::kOther, 0});
+          break;
+        case cv::S_INLINESITE:
+        case cv::S_INLINESITE2:
+          if (open_past_cap > 0) {
+            push.push_back({OpenScope::kInlineSite, kSkipped});
+          } else {
+            ReadInlineSite(m, module_name, sym, offset, open.empty() ? nullptr : &open.back(), top,
+                           files, push, sites_capped);
+          }
+          break;
+        case cv::S_END:
+        case cv::S_PROC_ID_END:
+        case cv::S_INLINESITE_END:
+          if (open_past_cap > 0) {
+            --open_past_cap;
+          } else if (!open.empty()) {
+            open.pop_back();
+          }
+          break;
         default:
           break;
+      }
+      for (OpenScope s : push) {
+        if (open.size() >= kMaxScopeDepth) {
+          ++open_past_cap;
+          continue;
+        }
+        const OpenScope* up = open.empty() ? nullptr : &open.back();
+        const bool site = s.kind == OpenScope::kInlineSite;
+        s.in_procedure = s.kind == OpenScope::kProcedure || (up != nullptr && up->in_procedure);
+        s.skipped = (up != nullptr && up->skipped) || (site && s.site == kSkipped);
+        s.inline_parent = site              ? s.site
+                          : up != nullptr ? up->inline_parent
+                                          : PdbInlineSite::kNoParent;
+        s.depth = (up != nullptr ? up->depth : 0) + (site ? 1 : 0);
+        open.push_back(s);
       }
     }
     const uint64_t symbols_end = symbols.getUnderlyingStream().getLength();
@@ -730,30 +1293,7 @@ class PdbReader {
     }
   }
 
-  void ReadModuleLines(uint32_t m, const pdb::ModuleDebugStreamRef& mds,
-                       pdb::PDBStringTable* strings) {
-    // File checksums first: lines name files by checksum-entry offset.
-    std::unordered_map<uint32_t, uint32_t> file_by_checksum;
-    for (const cv::DebugSubsectionRecord& ss : mds.subsections()) {
-      if (ss.kind() != cv::DebugSubsectionKind::FileChecksums) continue;
-      cv::DebugChecksumsSubsectionRef checksums;
-      if (llvm::Error e = checksums.initialize(ss.getRecordData())) {
-        Warn(absl::StrFormat("module %u: file checksums: %s", m, llvm::toString(std::move(e))));
-        continue;
-      }
-      for (auto it = checksums.begin(); it != checksums.end(); ++it) {
-        std::string path = absl::StrFormat("<file 0x%x>", it->FileNameOffset);
-        if (strings != nullptr) {
-          llvm::Expected<llvm::StringRef> name = strings->getStringForID(it->FileNameOffset);
-          if (name) {
-            path = AsString(*name);
-          } else {
-            llvm::consumeError(name.takeError());
-          }
-        }
-        file_by_checksum[it.offset()] = FileIndex(path);
-      }
-    }
+  void ReadModuleLines(uint32_t m, const pdb::ModuleDebugStreamRef& mds, const ModuleFiles& files) {
     for (const cv::DebugSubsectionRecord& ss : mds.subsections()) {
       if (ss.kind() != cv::DebugSubsectionKind::Lines) continue;
       cv::DebugLinesSubsectionRef lines;
@@ -763,9 +1303,9 @@ class PdbReader {
       }
       const cv::LineFragmentHeader* h = lines.header();
       for (const cv::LineColumnEntry& block : lines) {
-        auto file = file_by_checksum.find(block.NameIndex);
-        const uint32_t file_index = file == file_by_checksum.end() ? FileIndex("<unknown>")
-                                                                   : file->second;
+        auto file = files.by_checksum.find(block.NameIndex);
+        const uint32_t file_index = file == files.by_checksum.end() ? FileIndex("<unknown>")
+                                                                    : file->second;
         const size_t count = block.LineNumbers.size();
         size_t i = 0;
         for (const cv::LineNumberEntry& n : block.LineNumbers) {
@@ -779,6 +1319,30 @@ class PdbReader {
                                  end > begin ? end - begin : 0, info.getStartLine(), file_index});
           ++i;
         }
+      }
+    }
+  }
+
+  // The calls of a module's outermost inline sites: the procedure's own
+  // line (the module's C13 lines) at each site's first byte.
+  void ResolveCallLines(size_t first_site, size_t first_line) {
+    if (first_site == out_.inline_sites_.size()) return;
+    std::vector<PdbLine> lines(out_.lines_.begin() + static_cast<ptrdiff_t>(first_line),
+                               out_.lines_.end());
+    auto key = [](const PdbLine& l) { return std::pair(l.section, l.offset); };
+    std::stable_sort(lines.begin(), lines.end(),
+                     [&](const PdbLine& a, const PdbLine& b) { return key(a) < key(b); });
+    for (size_t i = first_site; i < out_.inline_sites_.size(); ++i) {
+      PdbInlineSite& site = out_.inline_sites_[i];
+      if (site.depth != 1 || site.ranges.empty()) continue;
+      const std::pair<uint16_t, uint32_t> at(site.section, site.ranges.front().first);
+      auto l = std::upper_bound(lines.begin(), lines.end(), at,
+                                [&](const auto& v, const PdbLine& e) { return v < key(e); });
+      if (l == lines.begin()) continue;
+      --l;
+      if (l->section == at.first && at.second - l->offset < std::max<uint32_t>(l->length, 1)) {
+        site.call_line = l->line;
+        site.call_file = l->file;
       }
     }
   }
@@ -858,6 +1422,9 @@ class PdbReader {
   uint16_t publics_stream_ = kNoStream;
   uint16_t records_stream_ = kNoStream;
   std::unordered_map<std::string, uint32_t> file_index_;
+  TypeRecords ipi_, tpi_;  // walked when the first inline site needs a name
+  std::unordered_map<uint32_t, std::string> inlinee_names_;
+  size_t inline_lines_ = 0;  // rows of every inline site so far
 };
 
 absl::StatusOr<std::unique_ptr<PdbFile>> PdbFile::Open(std::span<const uint8_t> bytes,

@@ -8,8 +8,8 @@ unwind_info:    bodies laid out as unwind_info_fuzzer.cc wraps them: .pdata in
                 offset 0), one seed per unwind-code family, chains and indirects.
 virtual_unwind: 8-byte RIP offset, 8-byte RSP offset, 512 stack bytes, then a
                 body as above with .pdata in the first quarter.
-pdb:            the small fixture PDBs (tests/fixtures/pdb/): S_SEPCODE, OMAP and
-                the publics-only chunk PDB.
+pdb:            the small fixture PDBs (tests/fixtures/pdb/): S_SEPCODE, OMAP,
+                the publics-only chunk PDB and the inline-site PDB (inlines/).
 pdb_records:    byte 0x00 then an S_SEPCODE record (sepcode.truth.json "bytes"),
                 or byte 0x01 then an OMAP table (omap.truth.json), as
                 pdb_records_fuzzer.cc splits them.
@@ -111,8 +111,8 @@ def main():
           struct.pack("<QQ", 0x330, 0x40) + bytes(stack) + bytes(epilog))
 
     pdbs = "tests/fixtures/pdb/"
-    for name in ("sepcode.pdb", "omap.pdb"):
-        write("pdb", name, open(pdbs + name, "rb").read())
+    for name in ("sepcode.pdb", "omap.pdb", "inlines/restack_inlines.pdb"):
+        write("pdb", os.path.basename(name), open(pdbs + name, "rb").read())
     publics = glob.glob(pdbs + "store-publics/restack_chunks.pdb/*/restack_chunks.pdb")
     if publics:
         write("pdb", "restack_chunks.publics.pdb", open(publics[0], "rb").read())

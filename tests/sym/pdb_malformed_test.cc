@@ -2,18 +2,21 @@
 //
 // Every case starts from a fixture PDB (tests/fixtures/pdb/) mutated in memory:
 // the MSF superblock, the stream directory, the PDB info stream, the DBI
-// header, module streams, S_SEPCODE records and OMAP streams. Each input is
-// placed so that its last byte is followed by an inaccessible page (a read
-// past the end faults instead of going unnoticed), and the address space is
-// capped while the cases run (a lying size must not become a multi-gigabyte
-// allocation). A case passes when opening gives either an error naming the
-// file and what was wrong, or a PdbFile whose warnings name the file, and the
-// symbol index built from it answers lookups.
+// header, module streams, S_SEPCODE records, inline sites (binary
+// annotations, nesting, the IPI stream naming them) and OMAP streams. Each
+// input is placed so that its last byte is followed by an inaccessible page (a
+// read past the end faults instead of going unnoticed), and the address space
+// is capped while the cases run (a lying size must not become a
+// multi-gigabyte allocation). A case passes when opening gives either an
+// error naming the file and what was wrong, or a PdbFile whose warnings name
+// the file, and the symbol index and inline index built from it answer
+// lookups.
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -24,6 +27,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "restack/sym/inline_index.h"
 #include "restack/sym/omap.h"
 #include "restack/sym/pdb_file.h"
 #include "restack/sym/sep_code.h"
@@ -42,6 +46,7 @@ constexpr char kPublics[] =
 constexpr char kFull[] =
     "tests/fixtures/pdb/store-full/restack_chunks.pdb/05E38BAE925816984C4C44205044422E1/"
     "restack_chunks.pdb";
+constexpr char kInlines[] = "tests/fixtures/pdb/inlines/restack_inlines.pdb";
 constexpr char kReal[] =
     "../shared/real/symbols/amdppm.pdb/1C19FDDB27BB3399D9B45973EFEAFCF31/amdppm.pdb";
 constexpr uint32_t kNil = 0xFFFFFFFF;  // an MSF stream size meaning "no stream"
@@ -228,6 +233,10 @@ struct Outcome {
   size_t named_blocks = 0;  // S_SEPCODE blocks that found their procedure
   size_t lookups_named = 0;
   bool omap = false;
+  size_t inline_sites = 0;
+  size_t inline_ranges = 0;  // of every site
+  size_t inline_frames = 0;  // InlineIndex::At answers over the probes
+  std::vector<std::string> inline_names;
 };
 
 // Opens `bytes` as `name`, checks the error or the warnings name the file,
@@ -252,12 +261,20 @@ Outcome Open(const std::vector<uint8_t>& bytes, const std::string& name) {
   o.publics = p.publics().size();
   o.omap = !p.omap_to_src().empty() && !p.omap_from_src().empty();
   for (const PdbSeparatedBlock& b : p.separated_blocks()) o.named_blocks += !b.parent_name.empty();
+  o.inline_sites = p.inline_sites().size();
+  for (const PdbInlineSite& s : p.inline_sites()) {
+    o.inline_ranges += s.ranges.size();
+    o.inline_names.push_back(s.name);
+  }
   const SymbolIndex index = SymbolIndex::FromPdb(p, {});
   for (const std::string& w : index.warnings()) EXPECT_THAT(w, HasSubstr(name + ": "));
+  const InlineIndex inlines = InlineIndex::FromPdb(p, {});
+  for (const std::string& w : inlines.warnings()) EXPECT_THAT(w, HasSubstr(name + ": "));
   auto probe = [&](uint32_t rva) {
     if (auto hit = index.Lookup(rva)) o.lookups_named += hit->name.size() < 0x10000;
     (void)index.At(rva);
     (void)index.LineAt(rva);
+    o.inline_frames += inlines.At(rva).size();
   };
   for (uint32_t rva = 0; rva < 0x8000; rva += 0x8) probe(rva);
   for (const PdbSection& s : p.sections()) {
@@ -278,7 +295,7 @@ std::string Joined(const std::vector<std::string>& lines) {
 // The container: not an MSF file, truncated, a lying superblock.
 
 TEST(PdbMalformedTest, FixturesOpenCleanly) {
-  for (const char* path : {kSepCode, kOmap, kPublics, kFull}) {
+  for (const char* path : {kSepCode, kOmap, kPublics, kFull, kInlines}) {
     const Outcome o = Open(ReadFile(path), "clean.pdb");
     ASSERT_TRUE(o.status.ok()) << path << ": " << o.status;
     EXPECT_TRUE(o.warnings.empty()) << path << "\n" << Joined(o.warnings);
@@ -315,7 +332,7 @@ TEST(PdbMalformedTest, NotAnMsfFile) {
 }
 
 TEST(PdbMalformedTest, TruncatedAtEveryBlockAndOddLengths) {
-  for (const char* path : {kSepCode, kOmap, kPublics, kFull, kReal}) {
+  for (const char* path : {kSepCode, kOmap, kPublics, kFull, kInlines, kReal}) {
     const std::vector<uint8_t> whole = ReadFile(path);
     if (whole.empty()) {
       ADD_FAILURE() << "missing " << path;
@@ -817,6 +834,169 @@ TEST(PdbMalformedTest, SepCodeParentsInACycle) {
       ASSERT_TRUE(o.status.ok()) << o.status;
       EXPECT_EQ(o.named_blocks, 7u) << parent;
     }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Inline sites: binary annotations, nesting, the IPI stream.
+
+constexpr uint16_t kInlineSiteKind = 0x114d, kInlineSiteEndKind = 0x114e, kGproc32Kind = 0x1110;
+
+// The first module's symbol records as (offset, kind), walked by their
+// lengths (the fixture is well formed).
+std::vector<std::pair<uint32_t, uint16_t>> ModuleRecords(const Mutant& m) {
+  const uint16_t stream = m.FirstModuleStream();
+  const uint32_t size = m.U32(3, m.ModiStart() + 36);
+  std::vector<std::pair<uint32_t, uint16_t>> out;
+  for (uint32_t at = 4; at + 4 <= size; at += 2 + m.U16(stream, at)) {
+    out.emplace_back(at, m.U16(stream, at + 2));
+  }
+  return out;
+}
+
+// The offset of the `nth` record of `kind`.
+uint32_t RecordOf(const Mutant& m, uint16_t kind, size_t nth = 0) {
+  for (const auto& [at, k] : ModuleRecords(m)) {
+    if (k == kind && nth-- == 0) return at;
+  }
+  ADD_FAILURE() << "no record of kind " << kind;
+  return 0;
+}
+
+std::string Hex(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof(b), "0x%x", v);
+  return b;
+}
+
+TEST(PdbMalformedTest, InlineAnnotationsThatLie) {
+  // The first S_INLINESITE is mix1's in In_Chain (mix2 and two mix3 inside
+  // it): 12 bytes of annotations after pParent, pEnd and the inlinee.
+  const Mutant clean(kInlines);
+  const uint16_t stream = clean.FirstModuleStream();
+  const Outcome whole = Open(clean.bytes, "whole.pdb");
+  ASSERT_TRUE(whole.status.ok()) << whole.status;
+  ASSERT_EQ(whole.inline_sites, 12u);
+  ASSERT_GT(whole.inline_frames, 0u);
+  const uint32_t site = RecordOf(clean, kInlineSiteKind);
+  const uint32_t annotations = site + 16;
+  const uint32_t size = clean.U16(stream, site) + 2 - 16;
+  ASSERT_EQ(size, 12u);
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> bytes;  // the annotations, zero-padded to `size`
+    const char* warning;
+    size_t ranges_lost;  // of mix1's ranges (whole: 1)
+  };
+  // Filled with ChangeCodeOffset +1 pairs, the last opcode's operand cut off.
+  std::vector<uint8_t> cut;
+  while (cut.size() + 2 < size) cut.insert(cut.end(), {0x03, 0x01});
+  cut.insert(cut.end(), {0x03, 0xC0});
+  for (const Case& c : std::vector<Case>{
+           {"unknown opcode", {0x0E, 0x01}, "unknown opcode 0xe", 1},
+           {"no compressed form", {0xFF, 0xFF}, "not a compressed opcode", 1},
+           {"operand cut off", cut, "operand cut off", 0},  // rows before it kept
+           {"no ChangeCodeLength", {0x0B, 0x40, 0x0B, 0x2F}, "end inside a range", 0},
+           {"code past the procedure", {0x03, 0x00, 0x04, 0xDF, 0xFF, 0xFF, 0xFF},
+            "code past the procedure", 0},
+           {"separated code", {0x02, 0x01, 0x0B, 0x40, 0x04, 0x10}, "ChangeCodeOffsetBase 1", 1},
+       }) {
+    SCOPED_TRACE(c.what);
+    Mutant m(kInlines);
+    for (uint32_t i = 0; i < size; ++i) {
+      m.bytes[m.At(stream, annotations + i)] = i < c.bytes.size() ? c.bytes[i] : 0;
+    }
+    const Outcome o = Open(m.bytes, "annotations.pdb");
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    const std::string warnings = Joined(o.warnings);
+    EXPECT_THAT(warnings, HasSubstr("S_INLINESITE at " + Hex(site) + ": "));
+    EXPECT_THAT(warnings, HasSubstr(c.warning));
+    EXPECT_EQ(o.procedures, whole.procedures);
+    EXPECT_EQ(o.publics, whole.publics);
+    EXPECT_EQ(o.inline_sites, whole.inline_sites);  // the site is kept, with what was read
+    EXPECT_EQ(o.inline_ranges, whole.inline_ranges - c.ranges_lost);
+  }
+}
+
+TEST(PdbMalformedTest, InlineSitesOutOfPlace) {
+  const Mutant clean(kInlines);
+  const uint16_t stream = clean.FirstModuleStream();
+  const Outcome whole = Open(clean.bytes, "whole.pdb");
+  const uint32_t site = RecordOf(clean, kInlineSiteKind);
+  {
+    // An inlinee the IPI stream does not have.
+    Mutant m(kInlines);
+    m.Set32(stream, site + 12, 0x7FFFFFFF);
+    const Outcome o = Open(m.bytes, "inlinee.pdb");
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    EXPECT_THAT(Joined(o.warnings), HasSubstr("inlinee 0x7fffffff is no LF_FUNC_ID"));
+    ASSERT_FALSE(o.inline_names.empty());
+    EXPECT_EQ(o.inline_names[0], "<inlinee 0x7fffffff>");
+    EXPECT_EQ(o.inline_ranges, whole.inline_ranges);
+  }
+  {
+    // The IPI stream's header lies: every site keeps its ItemId as its name.
+    for (auto [field, value] : {std::pair{4u, 0xFFFFFFu}, std::pair{4u, 8u},
+                                std::pair{8u, 0u}, std::pair{16u, 0xFFFFFFF0u}}) {
+      Mutant m(kInlines);
+      m.Set32(4, field, value);
+      const Outcome o = Open(m.bytes, "ipi.pdb");
+      ASSERT_TRUE(o.status.ok()) << o.status;
+      EXPECT_THAT(Joined(o.warnings), HasSubstr("IPI stream: ")) << field;
+      EXPECT_EQ(o.inline_sites, whole.inline_sites);
+      for (const std::string& n : o.inline_names) EXPECT_THAT(n, HasSubstr("<inlinee 0x"));
+    }
+    // Its records cut short: the names past the cut are lost.
+    Mutant m(kInlines);
+    m.Set16(4, m.U32(4, 4), 0xFFF0);
+    const Outcome o = Open(m.bytes, "ipi-records.pdb");
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    EXPECT_THAT(Joined(o.warnings), HasSubstr("its length does not fit the records"));
+  }
+  {
+    // An S_INLINESITE_END retyped S_INLINESITE: a record too short for the
+    // fields, which also leaves the nesting unbalanced.
+    Mutant m(kInlines);
+    const uint32_t end = RecordOf(m, kInlineSiteEndKind);
+    m.Set16(stream, end + 2, kInlineSiteKind);
+    const Outcome o = Open(m.bytes, "short.pdb");
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    EXPECT_THAT(Joined(o.warnings), HasSubstr("S_INLINESITE at " + Hex(end) +
+                                              ": record of 0x4 bytes is shorter than its 0x10"));
+    EXPECT_EQ(o.procedures, whole.procedures);
+  }
+  {
+    // In_Chain's S_GPROC32 retyped to an unknown kind: its sites are in no
+    // procedure.
+    Mutant m(kInlines);
+    const uint32_t proc = RecordOf(m, kGproc32Kind, 1);
+    ASSERT_LT(proc, site);
+    m.Set16(stream, proc + 2, 0x1FFF);
+    const Outcome o = Open(m.bytes, "noproc.pdb");
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    EXPECT_THAT(Joined(o.warnings), HasSubstr("S_INLINESITE at " + Hex(site) +
+                                              ": not inside a procedure"));
+    EXPECT_EQ(o.procedures, whole.procedures - 1);
+    EXPECT_EQ(o.inline_sites, whole.inline_sites - 4);  // mix1, mix2 and the two mix3
+  }
+  {
+    // Every S_DEFRANGE_REGISTER retyped S_INLINESITE: dozens of sites, never
+    // ended, nested in each other, with garbage inlinees and annotations.
+    Mutant m(kInlines);
+    size_t retyped = 0;
+    for (const auto& [at, kind] : ModuleRecords(m)) {
+      if (kind == 0x1141) {
+        m.Set16(stream, at + 2, kInlineSiteKind);
+        ++retyped;
+      }
+    }
+    ASSERT_GT(retyped, 30u);
+    const Outcome o = Open(m.bytes, "nested.pdb");
+    ASSERT_TRUE(o.status.ok()) << o.status;
+    EXPECT_THAT(Joined(o.warnings), HasSubstr("is no LF_FUNC_ID"));
+    EXPECT_EQ(o.procedures, whole.procedures);
+    EXPECT_GT(o.inline_sites, whole.inline_sites);
+    EXPECT_LE(o.inline_sites, whole.inline_sites + retyped);
   }
 }
 

@@ -1,8 +1,10 @@
-// pdb_file.h - a PDB read once into plain data: identity, sections, procedures, publics, lines
+// pdb_file.h - a PDB read once into plain data: identity, sections, procedures, publics, lines,
+// inline sites
 //
 // Streams and records are read with LLVM 19's native PDB libraries; what LLVM
-// lacks (S_SEPCODE, OMAP) is decoded by hand (sep_code.h, omap.h). Nothing of
-// LLVM shows in this header.
+// lacks (S_SEPCODE, OMAP) is decoded by hand (sep_code.h, omap.h), and so are
+// inline sites' binary annotations and the IPI/TPI records that name them.
+// Nothing of LLVM shows in this header.
 #pragma once
 
 #include <array>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -71,6 +74,43 @@ struct PdbLine {
   uint32_t file = 0;
 };
 
+// One row of an inlined function's own line table: code at
+// [section:offset, +length) is line `line` of file `file` of the inlinee
+// (file: index into PdbFile::files(), or PdbInlineSite::kNoFile; line 0 when
+// the module has no inlinee line entry for it).
+struct PdbInlineLine {
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  uint32_t line = 0;
+  uint32_t file = 0;
+};
+
+// An S_INLINESITE / S_INLINESITE2: the code of `name` inlined into a
+// procedure, directly (depth 1) or inside another inline site. Its binary
+// annotations are decoded into `lines` (code offsets counted from the top
+// procedure's start, as the annotations count them, made section-relative
+// here) and `ranges` (the same code, adjacent rows merged). A nested site's
+// code lies inside its parent's.
+struct PdbInlineSite {
+  static constexpr uint32_t kNoFile = 0xFFFFFFFF;
+  static constexpr uint32_t kNoParent = 0xFFFFFFFF;
+  uint16_t section = 0;
+  uint32_t parent_offset = 0;  // the top procedure's start within `section`
+  // The inlinee (LF_FUNC_ID, qualified by its scope's LF_STRING_ID, or
+  // LF_MFUNC_ID, qualified by its class), or "<inlinee 0x...>" when the IPI
+  // stream does not name it.
+  std::string name;
+  uint32_t depth = 0;                 // 1 = directly in the procedure
+  uint32_t parent = kNoParent;        // index in inline_sites() of the enclosing site
+  // Section-relative [begin, end), sorted, adjacent ones merged.
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  // Where the caller (the procedure's C13 lines at depth 1, else the parent
+  // site's rows) was at the site's first byte: the call; 0 / kNoFile if unknown.
+  uint32_t call_line = 0;
+  uint32_t call_file = kNoFile;
+  std::vector<PdbInlineLine> lines;  // the inlinee's rows, by offset
+};
+
 class PdbFile {
  public:
   // Parses `bytes` (kept alive by `owner`); `name` labels messages. Required:
@@ -108,6 +148,9 @@ class PdbFile {
   const std::vector<PdbContribution>& contributions() const { return contributions_; }
   const std::vector<PdbLine>& lines() const { return lines_; }
   const std::vector<std::string>& files() const { return files_; }
+  // Every inline site of every module, in stream order (a parent before its
+  // children).
+  const std::vector<PdbInlineSite>& inline_sites() const { return inline_sites_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
@@ -128,6 +171,7 @@ class PdbFile {
   std::vector<PdbContribution> contributions_;
   std::vector<PdbLine> lines_;
   std::vector<std::string> files_;
+  std::vector<PdbInlineSite> inline_sites_;
   std::vector<std::string> warnings_;
 };
 
