@@ -2,6 +2,7 @@
 #include "restack/sym/symbol_index.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "restack/sym/demangle.h"
@@ -27,12 +28,51 @@ uint32_t SymbolIndex::AddName(std::string_view name) {
   return at;
 }
 
-std::optional<uint32_t> SymbolIndex::ToFinal(uint32_t source_rva) const {
-  return from_src_.empty() ? std::optional<uint32_t>(source_rva) : from_src_.Map(source_rva);
+namespace {
+
+// A bucket table aims at this many keys a bucket (fewer buckets when the keys
+// span fewer bytes).
+constexpr uint64_t kKeysPerBucket = 4;
+
+}  // namespace
+
+void SymbolIndex::Buckets::Build(const std::vector<uint32_t>& keys) {
+  base = keys.empty() ? 0 : keys.front();
+  shift = 0;
+  first.clear();
+  if (keys.empty()) {
+    first.push_back(0);  // no bucket: every search is past the end
+    return;
+  }
+  const uint64_t span = static_cast<uint64_t>(keys.back()) - base;
+  const uint64_t most = std::max<uint64_t>(1, keys.size() / kKeysPerBucket);
+  while ((span >> shift) + 1 > most) ++shift;  // at most 32: span < 2^32
+  const uint64_t buckets = (span >> shift) + 1;
+  first.resize(buckets + 1);
+  size_t i = 0;
+  for (uint64_t b = 0; b < buckets; ++b) {
+    while (i < keys.size() && (static_cast<uint64_t>(keys[i] - base) >> shift) < b) ++i;
+    first[b] = static_cast<uint32_t>(i);
+  }
+  first[buckets] = static_cast<uint32_t>(keys.size());
 }
 
-std::optional<uint32_t> SymbolIndex::ToSource(uint32_t final_rva) const {
-  return to_src_.empty() ? std::optional<uint32_t>(final_rva) : to_src_.Map(final_rva);
+// Keys before bucket b are below base + (b << shift) <= v, keys after it above
+// v: the answer over all keys lies in bucket b's range.
+size_t SymbolIndex::Buckets::UpperBound(const std::vector<uint32_t>& keys, uint32_t v) const {
+  if (v < base) return 0;
+  const uint64_t b = static_cast<uint64_t>(v - base) >> shift;
+  if (b + 1 >= first.size()) return keys.size();
+  return static_cast<size_t>(
+      std::upper_bound(keys.begin() + first[b], keys.begin() + first[b + 1], v) - keys.begin());
+}
+
+size_t SymbolIndex::Buckets::LowerBound(const std::vector<uint32_t>& keys, uint32_t v) const {
+  if (v < base) return 0;
+  const uint64_t b = static_cast<uint64_t>(v - base) >> shift;
+  if (b + 1 >= first.size()) return keys.size();
+  return static_cast<size_t>(
+      std::lower_bound(keys.begin() + first[b], keys.begin() + first[b + 1], v) - keys.begin());
 }
 
 void SymbolIndex::Finish() {
@@ -54,8 +94,14 @@ void SymbolIndex::Finish() {
                              [](const Entry& a, const Entry& b) { return a.rva == b.rva; }),
                  entries_.end());
   entries_.shrink_to_fit();
-  std::stable_sort(lines_.begin(), lines_.end(),
-                   [](const Line& a, const Line& b) { return a.rva < b.rva; });
+  entry_rva_.clear();
+  entry_rva_.reserve(entries_.size());
+  for (Entry& e : entries_) {
+    e.name_size = e.name == kNoName ? 0 : static_cast<uint32_t>(std::strlen(names_.data() + e.name));
+    entry_rva_.push_back(e.rva);
+  }
+  entry_buckets_.Build(entry_rva_);
+  line_buckets_.Build(line_rva_);
 }
 
 SymbolIndex SymbolIndex::FromPdb(const PdbFile& pdb,
@@ -132,11 +178,22 @@ SymbolIndex SymbolIndex::FromPdb(const PdbFile& pdb,
   for (const Placement& s : sections) {
     index.entries_.push_back({s.va + s.size, 0, kNoName, 0, SymbolOrigin::kPublic, 5});
   }
-  // Lines, and their files.
+  // Lines, and their files: sorted by RVA (stable: of lines at one RVA the
+  // PDB's last answers), their RVAs apart.
   index.files_ = pdb.files();
+  std::vector<std::pair<uint32_t, Line>> lines;
+  lines.reserve(pdb.lines().size());
   for (const PdbLine& l : pdb.lines()) {
     std::optional<Placement> at = place(l.section, l.offset);
-    if (at) index.lines_.push_back({at->va, l.length, l.line, l.file});
+    if (at) lines.push_back({at->va, Line{l.length, l.line, l.file}});
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  index.line_rva_.reserve(lines.size());
+  index.lines_.reserve(lines.size());
+  for (const auto& [rva, line] : lines) {
+    index.line_rva_.push_back(rva);
+    index.lines_.push_back(line);
   }
   if (unplaced > 0) {
     index.warnings_.push_back(absl::StrFormat(
@@ -199,10 +256,9 @@ size_t SymbolIndex::named() const {
 std::optional<SymbolHit> SymbolIndex::Lookup(uint32_t rva) const {
   std::optional<uint32_t> source = ToSource(rva);
   if (!source) return std::nullopt;
-  auto it = std::upper_bound(entries_.begin(), entries_.end(), *source,
-                             [](uint32_t v, const Entry& e) { return v < e.rva; });
-  if (it == entries_.begin()) return std::nullopt;
-  const Entry& e = *std::prev(it);
+  const size_t i = entry_buckets_.UpperBound(entry_rva_, *source);
+  if (i == 0) return std::nullopt;
+  const Entry& e = entries_[i - 1];
   if (e.name == kNoName) return std::nullopt;
   if (e.length != 0 && *source - e.rva >= e.length) return std::nullopt;
   return Hit(e, *source);
@@ -211,20 +267,20 @@ std::optional<SymbolHit> SymbolIndex::Lookup(uint32_t rva) const {
 std::optional<SymbolHit> SymbolIndex::At(uint32_t rva) const {
   std::optional<uint32_t> source = ToSource(rva);
   if (!source) return std::nullopt;
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), *source,
-                             [](const Entry& e, uint32_t v) { return e.rva < v; });
-  if (it == entries_.end() || it->rva != *source || it->name == kNoName) return std::nullopt;
-  return Hit(*it, *source);
+  const size_t i = entry_buckets_.LowerBound(entry_rva_, *source);
+  if (i == entries_.size()) return std::nullopt;
+  const Entry& e = entries_[i];
+  if (e.rva != *source || e.name == kNoName) return std::nullopt;
+  return Hit(e, *source);
 }
 
 std::optional<SourcePosition> SymbolIndex::LineAt(uint32_t rva) const {
   std::optional<uint32_t> source = ToSource(rva);
   if (!source) return std::nullopt;
-  auto it = std::upper_bound(lines_.begin(), lines_.end(), *source,
-                             [](uint32_t v, const Line& l) { return v < l.rva; });
-  if (it == lines_.begin()) return std::nullopt;
-  const Line& l = *std::prev(it);
-  if (*source - l.rva >= std::max<uint32_t>(l.length, 1) || l.file >= files_.size()) {
+  const size_t i = line_buckets_.UpperBound(line_rva_, *source);
+  if (i == 0) return std::nullopt;
+  const Line& l = lines_[i - 1];
+  if (*source - line_rva_[i - 1] >= std::max<uint32_t>(l.length, 1) || l.file >= files_.size()) {
     return std::nullopt;
   }
   return SourcePosition{files_[l.file], l.line};

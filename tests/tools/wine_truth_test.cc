@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/dump_target.h"
+#include "common/frame_symbols.h"
 #include "common/input_file.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -123,6 +125,64 @@ TEST_P(WineTruthTest, WalkEqualsTheRecordedTruth) {
     }
   }
   RecordProperty("frames_compared", static_cast<int>(frames_compared));
+}
+
+// With the fixture store as symbol path (the fixtures' PDBs sit there), every
+// truth frame is named after the function the program says it is in: chunk
+// frames (the truth's "<Func>_cold1" / "<Func>_c1" labels) after their
+// function, marked as chunks; frames in Wine's kernel32 after its export.
+TEST_P(WineTruthTest, SymbolizedFramesNameTheTruthsFunctions) {
+  if (GetParam().empty()) GTEST_SKIP() << "no Wine fixtures in " << kWineDir;
+  std::ifstream in(absl::StrFormat("%s/%s", kWineDir, GetParam()));
+  const nlohmann::json truth = nlohmann::json::parse(in);
+  absl::StatusOr<InputFile> input =
+      OpenInput(absl::StrFormat("%s/%s", kWineDir, truth["dump"].get<std::string>()));
+  ASSERT_TRUE(input.ok()) << input.status();
+  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+      OpenDumpTarget(input->bytes, input->owner, input->name, sym::ImageLocator({kStore}));
+  ASSERT_TRUE(target.ok()) << target.status();
+  const dump::Minidump& dump = *(*target)->minidump;
+  absl::StatusOr<sym::SymbolPath> path = sym::SymbolPath::Parse(std::string("srv*") + kStore);
+  ASSERT_TRUE(path.ok());
+  sym::SymbolResolver resolver(*path);
+  FrameSymbolizer symbolizer(&resolver);
+  const std::regex chunk_label(R"(^(.*)_(?:cold|c)\d+$)");
+  size_t named = 0, chunks = 0;
+  for (const nlohmann::json& t : truth["threads"]) {
+    const dump::Thread* thread = dump.ThreadById(t["thread_id"].get<uint32_t>());
+    ASSERT_NE(thread, nullptr);
+    const dump::X64Context& context = t["context_source"] == "exception"
+                                          ? *dump.exception()->context
+                                          : *thread->context;
+    unwind::WalkOptions options;
+    options.stacks = ThreadStackBounds(*thread);
+    const unwind::StackWalk walk = unwind::WalkStack(ToRegisterContext(context),
+                                                     *(*target)->memory, (*target)->modules, options);
+    const nlohmann::json& frames = t["frames"];
+    for (size_t i = 0; i < frames.size() && i < walk.frames.size(); ++i) {
+      const std::string function = frames[i].value("function", "");
+      if (function.empty()) continue;
+      const FrameSymbol s = symbolizer.Symbolize(walk, i);
+      SCOPED_TRACE(absl::StrFormat("%s thread 0x%x frame %u: truth %s, restack %s", GetParam(),
+                                   t["thread_id"].get<uint32_t>(), i, function, s.call_site));
+      if (absl::StrContains(function, "!")) {  // "kernel32!BaseThreadInitThunk+0x9 (nearest export)"
+        EXPECT_EQ(s.call_site, function.substr(0, function.find(' ')));
+        ++named;
+        continue;
+      }
+      std::smatch m;
+      const bool chunk = std::regex_match(function, m, chunk_label);
+      EXPECT_EQ(s.function, chunk ? m[1].str() : function);
+      // The truth labels some chunk frames by their function only.
+      if (chunk) {
+        EXPECT_TRUE(s.chunk.has_value());
+      }
+      named += s.function == (chunk ? m[1].str() : function);
+      chunks += chunk;
+    }
+  }
+  RecordProperty("frames_named", static_cast<int>(named));
+  RecordProperty("chunk_frames", static_cast<int>(chunks));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, WineTruthTest, ::testing::ValuesIn(TruthFiles()),

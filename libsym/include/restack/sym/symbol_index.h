@@ -5,6 +5,12 @@
 // starts and section ends) or from an image's exports, then queried by binary search:
 // no decoding per lookup. Addresses are RVAs of the image as loaded (after
 // OMAP, when the PDB has it).
+//
+// Speed: the entries' and the lines' start RVAs are also kept apart, in plain
+// sorted arrays, each with a bucket table (the first index of every
+// 2^shift-byte bucket of the RVA range the keys span, ~4 keys a bucket), so
+// that a search reads one table slot and then a few neighbouring keys instead
+// of bisecting the whole array; names carry their length (no strlen).
 #pragma once
 
 #include <cstdint>
@@ -81,6 +87,8 @@ class SymbolIndex {
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
+  friend class ModuleSymbols;  // SameEntryAt, Buckets
+
   struct Entry {
     uint32_t rva = 0;
     uint32_t length = 0;       // 0: up to the next entry
@@ -88,25 +96,54 @@ class SymbolIndex {
     uint32_t parent = 0;       // kSeparated: the parent's RVA
     SymbolOrigin origin = SymbolOrigin::kPublic;
     uint8_t rank = 0;          // which wins at one RVA (lower wins)
+    uint32_t name_size = 0;    // the name's length (set by Finish)
   };
-  struct Line {
-    uint32_t rva = 0;
+  struct Line {  // starts at line_rva_[its index]
     uint32_t length = 0;
     uint32_t line = 0;
     uint32_t file = 0;
   };
   static constexpr uint32_t kNoName = 0xFFFFFFFF;
 
+  // Where a search over a sorted key array starts: keys k with
+  // (k - base) >> shift == b are keys[first[b], first[b + 1]). Bucket count
+  // at most max(1, keys / 4) and at most the span of the keys (not 2^32).
+  struct Buckets {
+    uint32_t base = 0;
+    uint32_t shift = 0;
+    std::vector<uint32_t> first = {0};  // one per bucket, then keys.size()
+
+    void Build(const std::vector<uint32_t>& keys);
+    // std::upper_bound / std::lower_bound of `v` over all of `keys`.
+    size_t UpperBound(const std::vector<uint32_t>& keys, uint32_t v) const;
+    size_t LowerBound(const std::vector<uint32_t>& keys, uint32_t v) const;
+  };
+
   uint32_t AddName(std::string_view name);
-  std::string_view NameOf(const Entry& e) const { return NameAt(e.name); }
+  std::string_view NameOf(const Entry& e) const {
+    return std::string_view(names_.data() + e.name, e.name_size);
+  }
   std::string_view NameAt(uint32_t offset) const { return std::string_view(names_.data() + offset); }
   void Finish();
   SymbolHit Hit(const Entry& e, uint32_t source) const;
-  // OMAP: a source RVA's final RVA, and back.
-  std::optional<uint32_t> ToFinal(uint32_t source_rva) const;
-  std::optional<uint32_t> ToSource(uint32_t final_rva) const;
+  // OMAP: a source RVA's final RVA, and back (inline: every query asks).
+  std::optional<uint32_t> ToFinal(uint32_t source_rva) const {
+    return from_src_.empty() ? std::optional<uint32_t>(source_rva) : from_src_.Map(source_rva);
+  }
+  std::optional<uint32_t> ToSource(uint32_t final_rva) const {
+    return to_src_.empty() ? std::optional<uint32_t>(final_rva) : to_src_.Map(final_rva);
+  }
+  // For ModuleSymbols: whether At(rva) answers `hit` (a Lookup answer) again,
+  // with the entry `hit` came from starting at `rva`. Without OMAP that is
+  // hit.block_start == rva (one entry per RVA); under OMAP, whatever the
+  // mapping, false (callers then ask At).
+  bool SameEntryAt(const SymbolHit& hit, uint32_t rva) const {
+    return to_src_.empty() && from_src_.empty() && hit.block_start == rva;
+  }
 
-  std::vector<Entry> entries_;  // sorted by rva, one per rva
+  std::vector<Entry> entries_;      // sorted by rva, one per rva
+  std::vector<uint32_t> entry_rva_; // entries_[i].rva
+  Buckets entry_buckets_;
   struct NameRef {
     uint32_t name = 0;  // offset into names_
     uint32_t rva = 0;   // source RVA
@@ -114,7 +151,9 @@ class SymbolIndex {
   // Every named symbol but S_SEPCODE blocks, aliases at one RVA included, by name.
   std::vector<NameRef> by_name_;
   std::string names_;
-  std::vector<Line> lines_;     // sorted by rva
+  std::vector<uint32_t> line_rva_;  // sorted
+  std::vector<Line> lines_;         // lines_[i] starts at line_rva_[i]
+  Buckets line_buckets_;
   std::vector<std::string> files_;
   Omap to_src_, from_src_;      // empty without OMAP
   std::vector<std::string> warnings_;
