@@ -4,12 +4,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "frame_fallback.h"
+#include "restack/unwind/trap_frame.h"
 
 namespace restack::unwind {
 namespace {
 
 constexpr unsigned kRsp = static_cast<unsigned>(Gpr::kRsp);
-
 // Index of the stack segment holding `rsp`, -1 when none does, -2 when the
 // walk has no bounds.
 int SegmentOf(const WalkOptions& options, uint64_t rsp) {
@@ -134,23 +135,36 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
       for (Warning& w : step->warnings) cur.warnings.push_back(std::move(w));
       machine_frame = step->machine_frame;
       trust = FrameTrust::kUnwindInfo;
+      if (machine_frame && IsKernelAddress(cur.rip) && IsUserModeSelector(next.cs) &&
+          step->machine_frame_address >= KtrapFrame::kRip) {
+        // Kernel code entered from user mode: the machine frame ends a
+        // KTRAP_FRAME, which holds more of the interrupted context than RIP
+        // and RSP, and nothing else of the kernel's registers belongs to user
+        // mode. (A machine frame pushed by user-mode code is left to
+        // RtlVirtualUnwind's rules.)
+        const uint64_t base = step->machine_frame_address - KtrapFrame::kRip;
+        absl::StatusOr<RegisterContext> trapped = ContextFromTrapFrame(base, memory);
+        if (!trapped.ok()) return stop(WalkEnd::kUnwindFailed, trapped.status());
+        next = *trapped;
+        cur.trap_frame = base;
+        trust = FrameTrust::kTrapFrame;
+      }
     } else {
-      // No .pdata entry for an address inside an image: a leaf function,
-      // which neither moves RSP nor saves registers.
-      absl::StatusOr<uint64_t> ra = memory.ReadU64(cur.rsp);
-      if (!ra.ok()) {
+      // No .pdata entry for an address inside an image: a leaf, or code built
+      // without unwind data (frame-pointer functions): docs/unwinding.md#fallbacks.
+      std::optional<StackBounds> segment;
+      if (const int s = SegmentOf(options, cur.rsp); s >= 0) segment = options.stacks[s];
+      std::optional<internal::RecoveredCaller> caller = internal::RecoverCaller(
+          cur.context, lookup_pc, memory, modules, segment, options.scan_limit);
+      if (!caller) {
         return stop(WalkEnd::kUnwindFailed,
                     absl::NotFoundError(absl::StrFormat(
-                        "leaf at 0x%x: return address at 0x%x not in memory", cur.rip, cur.rsp)));
+                        "0x%x has no unwind data, and no return address after a CALL was found "
+                        "at [RSP 0x%x], through RBP, or in 0x%x bytes of stack",
+                        cur.rip, cur.rsp, options.scan_limit)));
       }
-      RegisterContext callee = next;
-      next = RegisterContext{};
-      next.gpr = callee.gpr;
-      next.xmm = callee.xmm;
-      next.known = callee.known & NonvolatileRegisters();
-      next.SetRip(*ra);
-      next.SetRsp(cur.rsp + 8);
-      trust = FrameTrust::kLeaf;
+      next = caller->context;
+      trust = caller->trust;
     }
 
     if (next.rip == 0) return stop(WalkEnd::kRipZero, absl::OkStatus());
@@ -183,7 +197,7 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
     frame.rsp = next.rsp();
     frame.context = next;
     frame.trust = trust;
-    frame.exact_rip = machine_frame;
+    frame.exact_rip = machine_frame;  // a trap frame's RIP too
     walk.frames.push_back(std::move(frame));
   }
 }

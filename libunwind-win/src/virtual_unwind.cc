@@ -94,6 +94,7 @@ class Unwinder {
   }
   // UWOP_PUSH_MACHFRAME: RIP, CS, EFLAGS, RSP, SS at `frame`.
   absl::Status PopMachineFrame(uint64_t frame) {
+    step_.machine_frame_address = frame;
     uint64_t words[5];
     if (!memory_.Read(frame, {reinterpret_cast<uint8_t*>(words), sizeof(words)}).ok()) {
       // RIP and RSP are required; CS, EFLAGS and SS are a bonus.

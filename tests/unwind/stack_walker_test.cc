@@ -5,10 +5,12 @@
 // up (return addresses at RIP - 1, exact RIPs after a machine frame), which
 // registers carry over, and why a walk ends.
 #include "restack/unwind/stack_walker.h"
+#include "restack/unwind/trap_frame.h"
 
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "fake_memory.h"
 #include "gtest/gtest.h"
@@ -28,6 +30,10 @@ constexpr uint64_t kBase = 0x7ff6'a000'0000;
 constexpr uint64_t kOtherBase = 0x7ff6'b000'0000;  // a module without an image
 constexpr uint64_t kStackLow = 0x00b0'0000'0000;
 constexpr uint64_t kStackHigh = kStackLow + 0x10000;
+// The same image loaded as a kernel module, and a kernel stack.
+constexpr uint64_t kKernelBase = 0xfffff805'1000'0000;
+constexpr uint64_t kKernelStackLow = 0xffffd000'2000'0000;
+constexpr uint64_t kKernelStackHigh = kKernelStackLow + 0x6000;
 
 // Functions of walk.dll (RVAs). Each body is nops from +10h.
 //   Z [1000, 1040): sub rsp, 60h            ALLOC_SMALL 60h @4
@@ -38,9 +44,18 @@ constexpr uint64_t kStackHigh = kStackLow + 0x10000;
 //   Q [1320, 1330): ret                     (its own UNWIND_INFO, no codes)
 //   M [1400, 1440): interrupt entry: machine frame, sub rsp, 28h
 //   L [1500, 1540): push rbp; mov rbp, rsp  PUSH rbp @1, SET_FPREG @4 (rbp, 0)
-//   no .pdata at [1800, ...): a leaf
+//   no .pdata at [1800, ...): a leaf; B calls it (E8 ending at B + 20h)
+//   no .pdata at [1900, 1940): F, frame-pointer code: push rbp; mov rbp, rsp;
+//     sub rsp, 40h; ...; call Leaf (ending at F + 25h); C calls F (E8 ending
+//     at C + 30h)
 constexpr uint32_t kZ = 0x1000, kA = 0x1040, kB = 0x1100, kC = 0x1200, kP = 0x1300, kQ = 0x1320,
-                   kM = 0x1400, kL = 0x1500, kLeaf = 0x1800;
+                   kM = 0x1400, kL = 0x1500, kLeaf = 0x1800, kF = 0x1900;
+// A direct call (E8 rel32) at `at`, to `target`.
+std::vector<uint8_t> CallTo(uint32_t at, uint32_t target) {
+  const uint32_t rel = target - (at + 5);
+  return {0xe8, static_cast<uint8_t>(rel), static_cast<uint8_t>(rel >> 8),
+          static_cast<uint8_t>(rel >> 16), static_cast<uint8_t>(rel >> 24)};
+}
 
 std::shared_ptr<const PeImage> WalkImage() {
   SyntheticImage b("walk.dll");
@@ -85,6 +100,14 @@ std::shared_ptr<const PeImage> WalkImage() {
   l.frame_register = reg::kRbp;
   l.codes = Codes({uwop::SetFpreg(4), uwop::PushNonvol(1, reg::kRbp)});
   function(kL, kL + 0x40, 0x41c0, l, {0x55, 0x48, 0x8b, 0xec});
+  // The code without .pdata, and the calls into it.
+  b.Code(kLeaf, std::vector<uint8_t>(0x40, 0x90)).Code(kLeaf + 0x40, {0xc3});
+  b.Code(kB + 0x1b, CallTo(kB + 0x1b, kLeaf));
+  b.Code(kF, {0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x40})
+      .Code(kF + 8, std::vector<uint8_t>(0x18, 0x90))
+      .Code(kF + 0x20, CallTo(kF + 0x20, kLeaf))
+      .Code(kF + 0x25, std::vector<uint8_t>(0x1b, 0x90));
+  b.Code(kC + 0x2b, CallTo(kC + 0x2b, kF));
   return b.Build();
 }
 
@@ -127,7 +150,15 @@ struct World {
     other.name = "other.dll";
     other.image_problem = "not in the symbol store";
     EXPECT_TRUE(modules.Add(std::move(other)).ok());
-    options.stacks = {{kStackLow, kStackHigh}};
+    Module kernel;
+    kernel.base = kKernelBase;
+    kernel.size = SyntheticImage::kSizeOfImage;
+    kernel.name = "kwalk.sys";
+    if (std::shared_ptr<const PeImage> k = WalkImage(); k != nullptr) {
+      EXPECT_TRUE(kernel.AttachImage(std::move(k)).ok());
+    }
+    EXPECT_TRUE(modules.Add(std::move(kernel)).ok());
+    options.stacks = {{kStackLow, kStackHigh}, {kKernelStackLow, kKernelStackHigh}};
   }
   const Module* walk_module() const { return modules.Find(kBase); }
   StackWalk Walk(const RegisterContext& context) const {
@@ -142,12 +173,12 @@ struct World {
 struct Chain {
   uint64_t sa, sb, sc;
 };
-Chain WriteChain(FakeMemory& m, uint64_t sa) {
+Chain WriteChain(FakeMemory& m, uint64_t sa, uint64_t base = kBase) {
   Chain c{sa, sa + 0x30, sa + 0x70};
   m.WriteU64(c.sa + 0x20, 0x5a5a'0003);
-  m.WriteU64(c.sa + 0x28, kBase + kB + 0x20);
+  m.WriteU64(c.sa + 0x28, base + kB + 0x20);
   m.WriteU64(c.sb + 0x30, 0x5a5a'0006);
-  m.WriteU64(c.sb + 0x38, kBase + kC + 0x20);
+  m.WriteU64(c.sb + 0x38, base + kC + 0x20);
   m.WriteU64(c.sc + 0x28, 0);
   return c;
 }
@@ -402,6 +433,177 @@ TEST(StackWalkerTest, MachineFrameMaySwitchToALowerStackAddress) {
   EXPECT_EQ(a.context.cs, 0x33);
   EXPECT_EQ(walk.frames[2].rip, kBase + kB + 0x20);
   EXPECT_EQ(walk.frames[2].rsp, low + 8);
+}
+
+// ---- without unwind data: leaf, frame pointer, scan (docs/unwinding.md#fallbacks)
+
+// A value pointing into code, but not after a CALL (A's body is nops).
+constexpr uint64_t kFakeReturn = kBase + kA + 0x18;
+
+TEST(StackWalkerTest, FramePointerFunctionWithoutPdata) {
+  World w;
+  // F (no .pdata) was called by C; its frame: [rbp] saved rbp, [rbp+8] the
+  // return into C + 30h. [RSP] holds a code pointer that follows no CALL:
+  // not taken for a leaf's return address.
+  const uint64_t sf = kStackLow + 0x2000;
+  const uint64_t fp = sf + 0x40;
+  w.memory.WriteU64(sf, kFakeReturn);
+  w.memory.WriteU64(fp, 0xb0b0'0000);               // C's rbp (a value)
+  w.memory.WriteU64(fp + 8, kBase + kC + 0x30);     // C + 30h: after C's call of F
+  w.memory.WriteU64(fp + 16 + 0x28, 0);             // C's caller: the end
+  RegisterContext ctx = Context(kBase + kF + 0x25, sf);
+  ctx.SetGpr(reg::kRbp, fp);
+  StackWalk walk = w.Walk(ctx);
+  EXPECT_EQ(walk.end, WalkEnd::kRipZero) << walk.status;
+  ASSERT_EQ(walk.frames.size(), 2u);
+  const StackFrame& c = walk.frames[1];
+  EXPECT_EQ(c.trust, FrameTrust::kFramePointer);
+  EXPECT_EQ(c.rip, kBase + kC + 0x30);
+  EXPECT_EQ(c.rsp, fp + 16);
+  EXPECT_EQ(c.context.gpr[reg::kRbp], 0xb0b0'0000u);
+  // What F saved besides RBP is not known: nothing is inherited.
+  EXPECT_FALSE(c.context.IsKnown(reg::kRbx));
+  EXPECT_FALSE(c.context.IsKnown(reg::kR12));
+  EXPECT_FALSE(c.context.IsKnown(kRegXmm0 + 6));
+}
+
+TEST(StackWalkerTest, LeafWhoseCallLeadsHereBeatsTheFramePointer) {
+  World w;
+  // In the leaf (called by B, E8 ending at B + 20h) with RBP pointing at a
+  // plausible frame whose CALL (C's, to F) does not lead to the leaf.
+  const uint64_t sl = kStackLow + 0x2000;
+  const uint64_t fp = sl + 0x100;
+  w.memory.WriteU64(sl, kBase + kB + 0x20);
+  w.memory.WriteU64(fp, 0);
+  w.memory.WriteU64(fp + 8, kBase + kC + 0x30);
+  RegisterContext ctx = Context(kBase + kLeaf + 4, sl);
+  ctx.SetGpr(reg::kRbp, fp);
+  StackWalk walk = w.Walk(ctx);
+  ASSERT_GE(walk.frames.size(), 2u);
+  EXPECT_EQ(walk.frames[1].trust, FrameTrust::kLeaf);
+  EXPECT_EQ(walk.frames[1].rip, kBase + kB + 0x20);
+  EXPECT_EQ(walk.frames[1].rsp, sl + 8);
+}
+
+TEST(StackWalkerTest, ScanSkipsPlantedValuesAndTakesAReturnAfterACall) {
+  World w;
+  // In F with RBP useless (below RSP): the scan reads up the stack. Planted:
+  // code pointers after no CALL, a pointer outside every module, a pointer
+  // into the module without an image; then the real return into C + 30h.
+  const uint64_t sf = kStackLow + 0x2000;
+  w.memory.WriteU64(sf, kFakeReturn);
+  w.memory.WriteU64(sf + 0x08, kBase + kF + 0x10);  // F's own nops
+  w.memory.WriteU64(sf + 0x10, 0x1234'5678);
+  w.memory.WriteU64(sf + 0x18, kOtherBase + 0x1005);
+  w.memory.WriteU64(sf + 0x20, kBase + kZ);         // a function start
+  w.memory.WriteU64(sf + 0x48, kBase + kC + 0x30);
+  w.memory.WriteU64(sf + 0x50 + 0x28, 0);
+  RegisterContext ctx = Context(kBase + kF + 0x25, sf);
+  ctx.SetGpr(reg::kRbp, sf - 0x100);
+  StackWalk walk = w.Walk(ctx);
+  EXPECT_EQ(walk.end, WalkEnd::kRipZero) << walk.status;
+  ASSERT_EQ(walk.frames.size(), 2u);
+  EXPECT_EQ(walk.frames[1].trust, FrameTrust::kScan);
+  EXPECT_EQ(walk.frames[1].rip, kBase + kC + 0x30);
+  EXPECT_EQ(walk.frames[1].rsp, sf + 0x50);
+  EXPECT_FALSE(walk.frames[1].context.IsKnown(reg::kRbx));
+}
+
+TEST(StackWalkerTest, ScanFindingNothingEndsTheWalkWithAReason) {
+  World w;
+  const uint64_t sf = kStackLow + 0x2000;
+  for (uint64_t a = sf; a < sf + 0x100; a += 8) w.memory.WriteU64(a, kFakeReturn);
+  RegisterContext ctx = Context(kBase + kF + 0x25, sf);
+  ctx.known.reset(reg::kRbp);
+  w.options.scan_limit = 0x80;
+  StackWalk walk = w.Walk(ctx);
+  EXPECT_EQ(walk.end, WalkEnd::kUnwindFailed);
+  EXPECT_EQ(walk.frames.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(walk.status.message(), "no return address after a CALL"))
+      << walk.status;
+}
+
+TEST(StackWalkerTest, FramePointerLoopTerminates) {
+  World w;
+  // F's frame points at itself: [fp] = fp, [fp+8] = F + 25h (F's own call of
+  // the leaf, a genuine return address). The second frame's RBP is then below
+  // its RSP: not followed; nothing else qualifies and the walk ends there.
+  const uint64_t sf = kStackLow + 0x2000;
+  const uint64_t fp = sf + 0x40;
+  w.memory.WriteU64(sf, kFakeReturn);
+  w.memory.WriteU64(fp, fp);
+  w.memory.WriteU64(fp + 8, kBase + kF + 0x25);
+  RegisterContext ctx = Context(kBase + kF + 0x25, sf);
+  ctx.SetGpr(reg::kRbp, fp);
+  StackWalk walk = w.Walk(ctx);
+  EXPECT_NE(walk.end, WalkEnd::kRipZero) << walk.status;
+  ASSERT_EQ(walk.frames.size(), 2u);
+  EXPECT_EQ(walk.frames[1].trust, FrameTrust::kFramePointer);
+  EXPECT_EQ(walk.frames[1].rsp, fp + 16);
+}
+
+// ---- trap frames (docs/unwinding.md#trap-frames)
+
+// M (machine frame, sub rsp 28h) in the kernel module, entered from user
+// mode: the machine frame is the tail of a KTRAP_FRAME.
+TEST(StackWalkerTest, KernelEntryFromUserModeRestoresTheTrapFrame) {
+  World w;
+  const uint64_t sm = kKernelStackLow + 0x5000;
+  const uint64_t machine = sm + 0x28;
+  const uint64_t trap = machine - KtrapFrame::kRip;
+  const uint64_t user_rsp = kStackLow + 0x3000;
+  w.memory.WriteU64(machine + 0x00, kBase + kZ + 0x20);  // user RIP
+  w.memory.WriteU64(machine + 0x08, 0x33);
+  w.memory.WriteU64(machine + 0x10, 0x246);
+  w.memory.WriteU64(machine + 0x18, user_rsp);
+  w.memory.WriteU64(machine + 0x20, 0x2b);
+  for (unsigned i = 0; i < 7; ++i) w.memory.WriteU64(trap + KtrapFrame::kRax + 8 * i, 0x7a00 + i);
+  w.memory.WriteU64(trap + KtrapFrame::kRbx, 0x7b01);
+  w.memory.WriteU64(trap + KtrapFrame::kRdi, 0x7b02);
+  w.memory.WriteU64(trap + KtrapFrame::kRsi, 0x7b03);
+  w.memory.WriteU64(trap + KtrapFrame::kRbp, 0x7b04);
+  for (unsigned i = 0; i < 12; ++i) w.memory.WriteU64(trap + KtrapFrame::kXmm0 + 8 * i, 0x7c00 + i);
+  w.memory.WriteU64(user_rsp + 0x60, 0);  // Z's caller: the end
+  StackWalk walk = w.Walk(Context(kKernelBase + kM + 0x20, sm));
+  EXPECT_EQ(walk.end, WalkEnd::kRipZero) << walk.status;
+  ASSERT_EQ(walk.frames.size(), 2u);
+  ASSERT_TRUE(walk.frames[0].trap_frame.has_value());
+  EXPECT_EQ(*walk.frames[0].trap_frame, trap);
+  const StackFrame& user = walk.frames[1];
+  EXPECT_EQ(user.trust, FrameTrust::kTrapFrame);
+  EXPECT_TRUE(user.exact_rip);
+  EXPECT_EQ(user.rip, kBase + kZ + 0x20);
+  EXPECT_EQ(user.rsp, user_rsp);
+  EXPECT_EQ(user.context.cs, 0x33);
+  EXPECT_EQ(user.context.gpr[reg::kRax], 0x7a00u);
+  EXPECT_EQ(user.context.gpr[reg::kR11], 0x7a06u);
+  EXPECT_EQ(user.context.gpr[reg::kRbx], 0x7b01u);
+  EXPECT_EQ(user.context.gpr[reg::kRbp], 0x7b04u);
+  EXPECT_EQ(user.context.xmm[5].high, 0x7c0bu);
+  // The kernel's other registers are not user mode's: unknown, not inherited.
+  EXPECT_FALSE(user.context.IsKnown(reg::kR12));
+  EXPECT_FALSE(user.context.IsKnown(reg::kR15));
+  EXPECT_FALSE(user.context.IsKnown(kRegXmm0 + 6));
+}
+
+TEST(StackWalkerTest, KernelMachineFrameToKernelModeIsNotATrapFrame) {
+  World w;
+  // A stack switch: the machine frame names kernel code (CS 10h) on another
+  // part of the kernel stack; registers follow RtlVirtualUnwind's rules.
+  const uint64_t sm = kKernelStackLow + 0x1000;
+  const uint64_t machine = sm + 0x28;
+  const Chain chain = WriteChain(w.memory, kKernelStackLow + 0x3000, kKernelBase);
+  w.memory.WriteU64(machine + 0x00, kKernelBase + kA + 0x20);
+  w.memory.WriteU64(machine + 0x08, 0x10);
+  w.memory.WriteU64(machine + 0x10, 0x246);
+  w.memory.WriteU64(machine + 0x18, chain.sa);
+  w.memory.WriteU64(machine + 0x20, 0x18);
+  StackWalk walk = w.Walk(Context(kKernelBase + kM + 0x20, sm));
+  ASSERT_GE(walk.frames.size(), 2u);
+  EXPECT_FALSE(walk.frames[0].trap_frame.has_value());
+  EXPECT_EQ(walk.frames[1].trust, FrameTrust::kUnwindInfo);
+  EXPECT_EQ(walk.frames[1].rip, kKernelBase + kA + 0x20);
+  EXPECT_TRUE(walk.frames[1].context.IsKnown(reg::kR12));
 }
 
 TEST(StackWalkerTest, NamesNeverChange) {

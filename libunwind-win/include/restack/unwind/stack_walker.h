@@ -53,6 +53,8 @@ struct WalkOptions {
   size_t max_frames = 1024;
   // Where RSP may be; empty = no bound (memory reads still have to succeed).
   std::vector<StackBounds> stacks;
+  // How many bytes above RSP a stack scan reads at most (docs/unwinding.md#fallbacks).
+  uint64_t scan_limit = 0x2000;
 };
 
 // One frame of a walk.
@@ -72,6 +74,9 @@ struct StackFrame {
   bool unwound_in_epilog = false;
   bool unwound_in_prolog = false;
   bool unwound_machine_frame = false;
+  // The KTRAP_FRAME this frame's unwinding went through (an entry from user
+  // mode: WinDbg's "(TrapFrame @ ...)"); the caller came from it.
+  std::optional<uint64_t> trap_frame;
   std::vector<Warning> warnings;
 };
 

@@ -36,6 +36,7 @@ struct UnwindStep {
   bool in_epilog = false;          // control was in an epilog, emulated forward
   bool in_prolog = false;          // control was inside function_entry's prolog
   bool machine_frame = false;      // UWOP_PUSH_MACHFRAME restored RIP/RSP (no return pop)
+  uint64_t machine_frame_address = 0;  // where that machine frame (its RIP) was
   // The chain root reached by a prolog unwind; after an epilog, the entry
   // whose epilog it was.
   RuntimeFunction primary_entry;
