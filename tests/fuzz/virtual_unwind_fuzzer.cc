@@ -2,6 +2,9 @@
 //
 // Layout of the input: 8 bytes RIP offset, 8 bytes RSP offset, 512 bytes of
 // stack, the rest is the image body (as in unwind_info_fuzzer: .pdata first).
+// The RIP offset's top bit loads the image in the kernel half, where machine
+// frames with a user-mode CS are read as KTRAP_FRAMEs; code without .pdata
+// reaches the leaf / frame-pointer / scan fallbacks and their CALL decoding.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,16 +18,17 @@
 
 namespace {
 
-constexpr uint64_t kBase = 0x140000000;
+constexpr uint64_t kUserBase = 0x140000000;
+constexpr uint64_t kKernelBase = 0xfffff80000000000;
 constexpr uint64_t kStack = 0x7ff000;
 constexpr size_t kStackSize = 512;
 
 class Memory final : public restack::unwind::MemoryReader {
  public:
-  Memory(std::span<const uint8_t> stack, std::span<const uint8_t> image)
-      : stack_(stack), image_(image) {}
+  Memory(std::span<const uint8_t> stack, std::span<const uint8_t> image, uint64_t base)
+      : stack_(stack), image_(image), base_(base) {}
   absl::Status Read(uint64_t va, std::span<uint8_t> out) const override {
-    for (auto [base, bytes] : {std::pair{kStack, stack_}, std::pair{kBase, image_}}) {
+    for (auto [base, bytes] : {std::pair{kStack, stack_}, std::pair{base_, image_}}) {
       if (va >= base && va - base <= bytes.size() && bytes.size() - (va - base) >= out.size()) {
         std::memcpy(out.data(), bytes.data() + (va - base), out.size());
         return absl::OkStatus();
@@ -35,6 +39,7 @@ class Memory final : public restack::unwind::MemoryReader {
 
  private:
   std::span<const uint8_t> stack_, image_;
+  uint64_t base_;
 };
 
 
@@ -46,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t rip_off, rsp_off;
   std::memcpy(&rip_off, data, 8);
   std::memcpy(&rsp_off, data + 8, 8);
+  const uint64_t kBase = (rip_off >> 63) != 0 ? kKernelBase : kUserBase;
   std::span<const uint8_t> stack(data + 16, kStackSize);
   std::vector<uint8_t> bytes = restack::fuzz::WrapInImage(data + 16 + kStackSize, size - 16 - kStackSize, 4);
   absl::StatusOr<PeImage> image = PeImage::Create(bytes, PeLayout::kMapped, "fuzz.sys");
@@ -58,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!module.AttachImage(shared).ok()) return 0;
   ModuleMap modules;
   if (!modules.Add(std::move(module)).ok()) return 0;
-  Memory memory(stack, bytes);
+  Memory memory(stack, bytes, kBase);
   RegisterContext ctx;
   for (unsigned r = 0; r < 16; ++r) ctx.SetGpr(r, kStack + (r * 8) % kStackSize);
   ctx.SetRip(kBase + 0x1000 + rip_off % (bytes.size() - 0x1000 + 1));
