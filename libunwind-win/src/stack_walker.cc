@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "frame_fallback.h"
+#include "restack/unwind/call_site.h"
 #include "restack/unwind/trap_frame.h"
 
 namespace restack::unwind {
@@ -19,6 +20,44 @@ int SegmentOf(const WalkOptions& options, uint64_t rsp) {
     if (options.stacks[i].Contains(rsp)) return static_cast<int>(i);
   }
   return -1;
+}
+
+// A stack switched without unwind data describing it (a DPC stack: the
+// switching function stored its RSP at the top of the new stack and moved
+// RSP there): unwinding the switching function `fn` then reads the saved RSP
+// where its return address would be. Each candidate saved RSP (the value
+// taken as a return address, and the top slot of RSP's segment) is tried as
+// the function's RSP on the old stack; one is accepted only when unwinding
+// from there gives a return address after a CALL of this very function.
+// docs/unwinding.md#stack-switches.
+std::optional<RegisterContext> FollowSavedStackPointer(const StackFrame& cur, const Module& module,
+                                                       const FunctionResolution& fn,
+                                                       uint64_t taken_as_return,
+                                                       const MemoryReader& memory,
+                                                       const ModuleMap& modules,
+                                                       const WalkOptions& options,
+                                                       const UnwindOptions& unwind_options) {
+  std::vector<uint64_t> candidates = {taken_as_return};
+  const int here = SegmentOf(options, cur.rsp);
+  if (here >= 0 && options.stacks[here].high >= 8) {
+    if (absl::StatusOr<uint64_t> top = memory.ReadU64(options.stacks[here].high - 8); top.ok()) {
+      candidates.push_back(*top);
+    }
+  }
+  for (uint64_t saved : candidates) {
+    if (saved == 0 || saved % 8 != 0 || saved == cur.rsp) continue;
+    const int there = SegmentOf(options, saved);
+    if (there == -1 || (there >= 0 && there == here)) continue;
+    RegisterContext old = cur.context;
+    old.SetRsp(saved);
+    absl::StatusOr<UnwindStep> step = VirtualUnwind(*module.unwind, module.base, cur.rip,
+                                                    fn.function_entry, old, memory, unwind_options);
+    if (!step.ok() || step->machine_frame) continue;
+    std::optional<CallSite> site = CallBefore(old.rip, memory, modules);
+    if (!site || !site->target || *site->target != module.base + fn.primary.begin) continue;
+    return old;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -117,6 +156,7 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
     RegisterContext next = cur.context;
     FrameTrust trust;
     bool machine_frame = false;
+    bool switched_stack = false;  // followed a saved stack pointer
     if (resolved->has_value()) {
       const FunctionResolution& fn = **resolved;
       cur.function = fn;
@@ -148,6 +188,17 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
         next = *trapped;
         cur.trap_frame = base;
         trust = FrameTrust::kTrapFrame;
+      } else if (!machine_frame && next.rip != 0 && modules.Find(next.rip - 1) == nullptr) {
+        // The "return address" is in no module: perhaps a saved stack pointer.
+        if (std::optional<RegisterContext> old = FollowSavedStackPointer(
+                cur, *module, fn, next.rip, memory, modules, options, unwind_options)) {
+          cur.warnings.push_back(
+              {0, absl::StrFormat("stack switch: %s continues on the stack at 0x%x (its RSP saved "
+                                  "in the new stack)",
+                                  module->name, old->rsp())});
+          next = *old;
+          switched_stack = true;
+        }
       }
     } else {
       // No .pdata entry for an address inside an image: a leaf, or code built
@@ -177,7 +228,7 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
     // Within one segment the stack only grows towards its base, except
     // across a machine frame, which may switch anywhere.
     const bool same_segment = segment == SegmentOf(options, cur.rsp);
-    if (!machine_frame && same_segment && next.rsp() <= cur.rsp) {
+    if (!machine_frame && !switched_stack && same_segment && next.rsp() <= cur.rsp) {
       return stop(WalkEnd::kNoProgress,
                   absl::DataLossError(absl::StrFormat(
                       "caller's RSP 0x%x is not above the callee's 0x%x", next.rsp(), cur.rsp)));

@@ -108,6 +108,7 @@ std::shared_ptr<const PeImage> WalkImage() {
       .Code(kF + 0x20, CallTo(kF + 0x20, kLeaf))
       .Code(kF + 0x25, std::vector<uint8_t>(0x1b, 0x90));
   b.Code(kC + 0x2b, CallTo(kC + 0x2b, kF));
+  b.Code(kZ + 0x1b, CallTo(kZ + 0x1b, kA));  // Z calls A (ending at Z + 20h)
   return b.Build();
 }
 
@@ -540,6 +541,60 @@ TEST(StackWalkerTest, FramePointerLoopTerminates) {
   ASSERT_EQ(walk.frames.size(), 2u);
   EXPECT_EQ(walk.frames[1].trust, FrameTrust::kFramePointer);
   EXPECT_EQ(walk.frames[1].rsp, fp + 16);
+}
+
+// ---- stack switches without unwind data (docs/unwinding.md#stack-switches)
+
+// A (push rbx; sub rsp, 20h) switched to a DPC stack the way KxRetireDpcList
+// does: its RSP saved at [top - 8], RSP moved to top - 30h, then a call.
+// Unwinding A on the DPC stack reads the saved RSP as its return address.
+struct DpcSwitch {
+  uint64_t top = kStackHigh + 0x9000;    // the DPC stack: [top - 0x1000, top)
+  uint64_t old_rsp = kStackLow + 0x2000;  // A's body RSP on the thread stack
+};
+
+DpcSwitch WriteDpcSwitch(FakeMemory& m) {
+  DpcSwitch d;
+  m.WriteU64(d.top - 8, d.old_rsp);
+  m.WriteU64(d.top - 0x10, 0);
+  m.WriteU64(d.old_rsp + 0x20, 0x5a5a'0003);        // A's saved rbx
+  m.WriteU64(d.old_rsp + 0x28, kBase + kZ + 0x20);  // after Z's call of A
+  m.WriteU64(d.old_rsp + 0x30 + 0x60, 0);           // Z's caller: the end
+  return d;
+}
+
+TEST(StackWalkerTest, DpcStackSwitchFollowsTheSavedStackPointer) {
+  for (const bool bounds : {true, false}) {
+    SCOPED_TRACE(bounds ? "with stack bounds" : "without stack bounds");
+    World w;
+    const DpcSwitch d = WriteDpcSwitch(w.memory);
+    if (bounds) {
+      w.options.stacks.push_back({d.top - 0x1000, d.top});
+    } else {
+      w.options.stacks.clear();
+    }
+    StackWalk walk = w.Walk(Context(kBase + kA + 0x20, d.top - 0x30));
+    EXPECT_EQ(walk.end, WalkEnd::kRipZero) << walk.status;
+    ASSERT_EQ(walk.frames.size(), 2u);
+    EXPECT_EQ(walk.frames[1].rip, kBase + kZ + 0x20);
+    EXPECT_EQ(walk.frames[1].rsp, d.old_rsp + 0x30);
+    EXPECT_EQ(walk.frames[1].trust, FrameTrust::kUnwindInfo);
+    EXPECT_EQ(walk.frames[1].context.gpr[reg::kRbx], 0x5a5a'0003u);
+    ASSERT_EQ(walk.frames[0].warnings.size(), 1u);
+    EXPECT_TRUE(absl::StrContains(walk.frames[0].warnings[0].what, "stack switch"));
+  }
+}
+
+TEST(StackWalkerTest, SavedStackPointerWhoseCallDoesNotLeadHereIsRefused) {
+  World w;
+  DpcSwitch d = WriteDpcSwitch(w.memory);
+  // The old stack's return address follows C's call of F, not a call of A.
+  w.memory.WriteU64(d.old_rsp + 0x28, kBase + kC + 0x30);
+  w.options.stacks.push_back({d.top - 0x1000, d.top});
+  StackWalk walk = w.Walk(Context(kBase + kA + 0x20, d.top - 0x30));
+  EXPECT_EQ(walk.end, WalkEnd::kOutsideModules) << walk.status;
+  EXPECT_EQ(walk.frames.size(), 2u);  // the last one is the saved RSP, in no module
+  EXPECT_TRUE(walk.frames[0].warnings.empty());
 }
 
 // ---- trap frames (docs/unwinding.md#trap-frames)
