@@ -173,6 +173,7 @@ std::vector<InlineFrame> InlineIndex::At(uint32_t rva) const {
     f.depth = site.depth;
     const Range* range = RangeOf(site, rva);
     f.range_begin = range != nullptr ? range->begin : rva;
+    f.site_begin = site.ranges_begin < site.ranges_end ? ranges_[site.ranges_begin].begin : rva;
     f.call_file = FileAt(site.call_file);
     f.call_line = site.call_line;
     if (const Row* row = RowOf(site, rva)) {

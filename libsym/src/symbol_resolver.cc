@@ -22,6 +22,23 @@ std::string ExtensionOf(std::string_view name) {
   return dot == std::string_view::npos ? "" : std::string(name.substr(dot + 1));
 }
 
+// The PDB's inline sites as an index. Under OMAP the sites' addresses are
+// those before the rearrangement, which lookups (in the final layout) would
+// not match: none are used then.
+std::shared_ptr<const InlineIndex> LoadInlines(const PdbFile& pdb, const unwind::PeImage& image,
+                                               std::vector<std::string>& warnings) {
+  if (pdb.inline_sites().empty()) return std::make_shared<const InlineIndex>();
+  if (!pdb.omap_to_src().empty() && !pdb.omap_from_src().empty()) {
+    warnings.push_back(absl::StrFormat(
+        "%s: %u inline sites not used: the PDB has OMAP, which is not applied to them",
+        pdb.name(), pdb.inline_sites().size()));
+    return std::make_shared<const InlineIndex>();
+  }
+  auto inlines = std::make_shared<const InlineIndex>(InlineIndex::FromPdb(pdb, image.sections()));
+  warnings.insert(warnings.end(), inlines->warnings().begin(), inlines->warnings().end());
+  return inlines;
+}
+
 }  // namespace
 
 std::string_view SymbolSourceName(SymbolSource source) {
@@ -46,6 +63,7 @@ LoadedSymbols SymbolResolver::LoadUncached(
     const std::shared_ptr<const unwind::PeImage>& image, const std::string& image_path,
     std::shared_ptr<const unwind::RuntimeFunctionTable> unwind) const {
   LoadedSymbols out;
+  out.inlines = std::make_shared<const InlineIndex>();
   if (image == nullptr) {
     out.symbols = std::make_shared<const ModuleSymbols>(nullptr, nullptr);
     out.pdb_status = absl::NotFoundError("no image");
@@ -99,6 +117,7 @@ LoadedSymbols SymbolResolver::LoadUncached(
           SymbolIndex::FromPdb(*pdb, image->sections(), index_options));
       out.warnings.insert(out.warnings.end(), index->warnings().begin(), index->warnings().end());
       out.symbols = std::make_shared<const ModuleSymbols>(std::move(index), std::move(unwind));
+      out.inlines = LoadInlines(*pdb, *image, out.warnings);
       return out;
     }
     out.pdb_status = located.ok() ? absl::InternalError("PDB accepted but not read") : located.status();

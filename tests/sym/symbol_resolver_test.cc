@@ -50,6 +50,40 @@ TEST(SymbolResolverTest, FindsAmdppmsPdbInTheStoreByItsKey) {
   EXPECT_EQ(entry.displacement, 0);
 }
 
+// The resolver keeps the PDB's inline sites: the fixture's twelve, none for
+// amdppm's publics-only PDB, an empty index without a PDB.
+TEST(SymbolResolverTest, KeepsTheInlineSitesOfThePdb) {
+  constexpr char kInlines[] = "tests/fixtures/pdb/inlines/restack_inlines.dll";
+  SymbolResolver resolver(Path("tests/fixtures/pdb/inlines"));
+  std::shared_ptr<const unwind::PeImage> image = Image(kInlines);
+  ASSERT_NE(image, nullptr);
+  const LoadedSymbols& loaded = resolver.Load(image, "");
+  ASSERT_EQ(loaded.source, SymbolSource::kPdb) << loaded.pdb_status;
+  ASSERT_NE(loaded.inlines, nullptr);
+  EXPECT_EQ(loaded.inlines->sites(), 12u);
+  // In_Chain: mix1 -> mix2 -> mix3 at 0x1049.
+  const std::vector<InlineFrame> chain = loaded.inlines->At(0x1049);
+  ASSERT_EQ(chain.size(), 3u);
+  EXPECT_EQ(chain[0].name, "mix1");
+  EXPECT_EQ(chain[2].name, "mix3");
+  EXPECT_EQ(chain[2].site_begin, 0x103eu);
+  // check_range's second (cold) range still counts from the site's first byte.
+  const std::vector<InlineFrame> cold = loaded.inlines->At(0x1118);
+  ASSERT_EQ(cold.size(), 1u);
+  EXPECT_EQ(cold[0].range_begin, 0x1112u);
+  EXPECT_EQ(cold[0].site_begin, 0x10d4u);
+
+  SymbolResolver store(Path(std::string("srv*") + kStore));
+  const LoadedSymbols& amdppm = store.Load(Image(kAmdppm), "");
+  ASSERT_EQ(amdppm.source, SymbolSource::kPdb);
+  ASSERT_NE(amdppm.inlines, nullptr);
+  EXPECT_EQ(amdppm.inlines->sites(), 0u);
+  const LoadedSymbols& fltmgr = store.Load(Image(kFltMgr), kFltMgr);
+  EXPECT_NE(fltmgr.source, SymbolSource::kPdb);
+  ASSERT_NE(fltmgr.inlines, nullptr);
+  EXPECT_EQ(fltmgr.inlines->segments(), 0u);
+}
+
 TEST(SymbolResolverTest, WithoutPdbOrExportsThereIsNothingAndItSaysWhy) {
   SymbolResolver resolver(Path(kStore));
   std::shared_ptr<const unwind::PeImage> image = Image(kWdf);

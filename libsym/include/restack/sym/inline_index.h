@@ -28,6 +28,9 @@ struct InlineFrame {
   uint32_t depth = 0;     // 1 = inlined directly into the procedure
   // RVA where the site's contiguous code range holding the address begins.
   uint32_t range_begin = 0;
+  // RVA of the site's first byte (the start of its lowest range): what
+  // debuggers count an inline frame's displacement from (docs/decisions.md).
+  uint32_t site_begin = 0;
   // The call: the caller's file and line (the procedure's, or the enclosing
   // inline frame's); empty / 0 when the PDB does not say.
   std::string_view call_file;

@@ -4,7 +4,8 @@
 // to the image and at the path the RSDS record names, each candidate checked
 // with PdbFile::CheckMatches; without a matching PDB, the export table (as
 // WinDbg's "Defaulted to export symbols"); with neither, nothing (callers
-// print module+0xRVA). Results are cached per image.
+// print module+0xRVA). With a PDB, also its inline sites (InlineIndex), built
+// once at load. Results are cached per image.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "restack/sym/inline_index.h"
 #include "restack/sym/module_symbols.h"
 #include "restack/sym/pdb_file.h"
 #include "restack/sym/symbol_path.h"
@@ -32,6 +34,10 @@ std::string_view SymbolSourceName(SymbolSource source);
 struct LoadedSymbols {
   SymbolSource source = SymbolSource::kNone;
   std::shared_ptr<const ModuleSymbols> symbols;  // never null
+  // The inline frames of the PDB's S_INLINESITE records (kPdb); never null,
+  // empty without a PDB, without inline sites (publics-only PDBs) or under
+  // OMAP (not applied to inline sites; a warning says so).
+  std::shared_ptr<const InlineIndex> inlines;
   std::string pdb_path;        // kPdb: the file read
   bool pdb_has_privates = false;  // kPdb: procedures or lines (not publics only)
   // Why no PDB was used (kExports, kNone): NotFound listing the places tried,
