@@ -7,7 +7,10 @@
 //   restack-walk-*.txt  restack-walk's own output on tests/fixtures/wine dumps
 //                       (cold_chunk and leaf_nopdata with --images tests/fixtures/store --all,
 //                       exception with and without images; -sympath: cold_chunk with
-//                       --sympath tests/fixtures/store too, exports and (Chunk @ ...))
+//                       --sympath tests/fixtures/store too, exports and (Chunk @ ...));
+//                       -inlines: restack-walk's printer on a walk through the inline
+//                       fixture (tests/tools/inline_frames_test.cc), (Inline Function) rows
+//   restack-sym-*.txt   restack-sym's output: [was: ...] marks; --inline_rows in kvn text
 //   hand-*.txt          handwritten from knowledge of WinDbg's output (not captured from a
 //                       debugger): k, kb, kn, kvn, kp, kP, knf, knc, kvL, x86 kv/kn, !analyze -v
 //                       STACK_TEXT (old and new spacing), ~*kn, !process thread blocks, restack's
@@ -334,7 +337,7 @@ TEST(StackTextRoundTripTest, KvKeepsEveryFieldOfTheSamples) {
 TEST(StackTextRoundTripTest, RestackWalkOutputIsWhatTheKnEmitterWrites) {
   for (const char* name : {"restack-walk-cold-chunk.txt", "restack-walk-leaf.txt", "restack-walk-cut.txt",
                            "restack-walk-exception.txt", "restack-walk-sympath.txt",
-                           "hand-restack-kernel.txt"}) {
+                           "restack-walk-inlines.txt", "hand-restack-kernel.txt"}) {
     const std::string text = Seed(name);
     const StackText parsed = ParseStackText(text);
     EXPECT_EQ(EmitStackText(parsed, TextFormat::kRestackKn), text) << name;

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "sym/sym.h"
+#include "tests/tools/sym_run.h"
 #include "walk/walk.h"
 
 namespace restack::tools {
@@ -61,20 +62,6 @@ std::map<uint32_t, nlohmann::json> Probes() {
 
 uint32_t Rva(const nlohmann::json& v) {
   return static_cast<uint32_t>(std::stoul(v.get<std::string>(), nullptr, 16));
-}
-
-struct SymRun {
-  int rc = 0;
-  std::string out, err;
-};
-
-SymRun RunOn(SymToolOptions options) {
-  SymRun r;
-  std::ostringstream out, err;
-  r.rc = RunSym(options, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
 }
 
 SymToolOptions ChunkOptions(const std::string& store) {

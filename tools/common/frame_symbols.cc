@@ -65,12 +65,36 @@ FrameSymbol FrameSymbolizer::SymbolizeRva(const unwind::Module& module, uint32_t
     out.source_file = std::string(s.source->file);
     out.source_line = s.source->line;
   }
+  if (inlines_) AddInlineFrames(*loaded.inlines, module.ShortName(), rva, lookup, out);
   if (s.function.empty()) return out;
   out.function = s.function;
   out.displacement = s.displacement + shift;
   out.origin = std::string(sym::SymbolOriginName(s.origin));
   out.call_site = FormatCallSite(module.ShortName(), out.function, out.displacement);
   return out;
+}
+
+void FrameSymbolizer::AddInlineFrames(const sym::InlineIndex& index, const std::string& module,
+                                      uint32_t rva, uint32_t lookup, FrameSymbol& frame) {
+  const std::vector<sym::InlineFrame> chain = index.At(lookup);  // outermost first
+  if (chain.empty()) return;
+  for (auto f = chain.rbegin(); f != chain.rend(); ++f) {
+    FrameSymbol in;
+    in.function = std::string(f->name);
+    in.displacement = static_cast<int64_t>(rva) - f->site_begin;
+    in.origin = "inline";
+    in.call_site = FormatCallSite(module, in.function, in.displacement);
+    if (!f->file.empty()) {
+      in.source_file = std::string(f->file);
+      in.source_line = f->line;
+    }
+    frame.inlines.push_back(std::move(in));
+  }
+  // The frame itself is at the call of the outermost inlinee.
+  if (!chain.front().call_file.empty()) {
+    frame.source_file = std::string(chain.front().call_file);
+    frame.source_line = chain.front().call_line;
+  }
 }
 
 std::vector<std::string> FrameSymbolizer::TakeMessages() {

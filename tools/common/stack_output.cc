@@ -31,6 +31,35 @@ std::string RetAddrText(const unwind::StackWalk& walk, size_t i) {
   return "????????`????????";
 }
 
+// The name fields of a frame object: call_site, symbol, chunk_start, source;
+// then module, module_base and offset of `f`.
+void AddNameFields(const unwind::StackFrame& f, const FrameSymbol* named, nlohmann::json& j) {
+  j["call_site"] = named != nullptr ? named->call_site : CallSite(f);
+  if (named != nullptr && !named->function.empty()) {
+    j["symbol"] = {{"function", named->function},
+                   {"displacement", named->displacement},
+                   {"origin", named->origin}};
+  } else {
+    j["symbol"] = nullptr;
+  }
+  j["chunk_start"] = named != nullptr && named->chunk ? nlohmann::json(Hex(*named->chunk))
+                                                      : nlohmann::json(nullptr);
+  if (named != nullptr && !named->source_file.empty()) {
+    j["source"] = {{"file", named->source_file}, {"line", named->source_line}};
+  } else {
+    j["source"] = nullptr;
+  }
+  if (f.module != nullptr) {
+    j["module"] = f.module->name;
+    j["module_base"] = Hex(f.module->base);
+    j["offset"] = Hex(f.rip - f.module->base);
+  } else {
+    j["module"] = nullptr;
+    j["module_base"] = nullptr;
+    j["offset"] = nullptr;
+  }
+}
+
 }  // namespace
 
 std::string StackTitle(const StackOrigin& o) {
@@ -52,12 +81,19 @@ void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, st
   out << StackTitle(origin) << "\n";
   out << " # Child-SP          RetAddr               Call Site\n";
   bool heuristic = false;
+  size_t number = 0;  // as kn numbers them: inline frames count
   for (size_t i = 0; i < walk.frames.size(); ++i) {
     const unwind::StackFrame& f = walk.frames[i];
-    const bool named = symbols != nullptr && i < symbols->size();
+    const FrameSymbol* named = symbols != nullptr && i < symbols->size() ? &(*symbols)[i] : nullptr;
+    if (named != nullptr) {
+      for (const FrameSymbol& in : named->inlines) {
+        out << absl::StrFormat("%02x %s     %s%s\n", number++, kInlineFrameColumns, in.call_site,
+                               in.Annotations());
+      }
+    }
     std::string line = absl::StrFormat(
-        "%02x %s %s     %s", i, FormatAddress(f.rsp), RetAddrText(walk, i),
-        named ? (*symbols)[i].call_site + (*symbols)[i].Annotations() : CallSite(f));
+        "%02x %s %s     %s", number++, FormatAddress(f.rsp), RetAddrText(walk, i),
+        named != nullptr ? named->call_site + named->Annotations() : CallSite(f));
     if (f.trust != unwind::FrameTrust::kContext && f.trust != unwind::FrameTrust::kUnwindInfo) {
       absl::StrAppendFormat(&line, "    [trust: %s]", unwind::FrameTrustName(f.trust));
       heuristic |= f.trust == unwind::FrameTrust::kScan ||
@@ -82,10 +118,25 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
                            const StackOutputOptions& options,
                            const std::vector<FrameSymbol>* symbols) {
   nlohmann::json frames = nlohmann::json::array();
+  size_t number = 0;  // the text's frame number: inline frames count
   for (size_t i = 0; i < walk.frames.size(); ++i) {
     const unwind::StackFrame& f = walk.frames[i];
+    const FrameSymbol* named = symbols != nullptr && i < symbols->size() ? &(*symbols)[i] : nullptr;
+    // Inline frames first, innermost first, as the text lists them: no
+    // stack frame of their own, the physical frame's address.
+    for (size_t k = 0; named != nullptr && k < named->inlines.size(); ++k) {
+      nlohmann::json j;
+      j["index"] = number++;
+      j["inline"] = true;
+      j["rip"] = Hex(f.rip);
+      j["child_sp"] = nullptr;
+      j["return_address"] = nullptr;
+      AddNameFields(f, &named->inlines[k], j);
+      frames.push_back(std::move(j));
+    }
     nlohmann::json j;
-    j["index"] = i;
+    j["index"] = number++;
+    j["inline"] = false;
     j["rip"] = Hex(f.rip);
     j["child_sp"] = Hex(f.rsp);
     if (i + 1 < walk.frames.size()) {
@@ -95,31 +146,7 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
     } else {
       j["return_address"] = nullptr;
     }
-    const FrameSymbol* named = symbols != nullptr && i < symbols->size() ? &(*symbols)[i] : nullptr;
-    j["call_site"] = named != nullptr ? named->call_site : CallSite(f);
-    if (named != nullptr && !named->function.empty()) {
-      j["symbol"] = {{"function", named->function},
-                     {"displacement", named->displacement},
-                     {"origin", named->origin}};
-    } else {
-      j["symbol"] = nullptr;
-    }
-    j["chunk_start"] = named != nullptr && named->chunk ? nlohmann::json(Hex(*named->chunk))
-                                                        : nlohmann::json(nullptr);
-    if (named != nullptr && !named->source_file.empty()) {
-      j["source"] = {{"file", named->source_file}, {"line", named->source_line}};
-    } else {
-      j["source"] = nullptr;
-    }
-    if (f.module != nullptr) {
-      j["module"] = f.module->name;
-      j["module_base"] = Hex(f.module->base);
-      j["offset"] = Hex(f.rip - f.module->base);
-    } else {
-      j["module"] = nullptr;
-      j["module_base"] = nullptr;
-      j["offset"] = nullptr;
-    }
+    AddNameFields(f, named, j);
     j["trust"] = std::string(unwind::FrameTrustName(f.trust));
     nlohmann::json known = nlohmann::json::array();
     for (unsigned r = 0; r < unwind::kRegisterCount; ++r) {

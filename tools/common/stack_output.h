@@ -50,6 +50,9 @@ std::string CallSite(const unwind::StackFrame& frame);
 // WinDbg `kn`: frame number, Child-SP, RetAddr, Call Site; a trailing
 // "[trust: ...]" on frames found by anything but unwind data; warnings after.
 // `symbols` (one per frame, or null) names the frames; else module+0xRVA.
+// Their inline frames come before each frame as WinDbg's
+// "NN (Inline Function) --------`--------     module!Inlinee+0xOFF" rows,
+// numbered with the others.
 void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out,
                     const std::vector<FrameSymbol>* symbols = nullptr);
 
@@ -57,7 +60,9 @@ void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, st
 // images are untrusted) are written with U+FFFD replacements, never thrown on.
 std::string JsonLine(const nlohmann::json& value);
 
-// One JSON Lines object (docs/tools.md#restack-walk-json).
+// One JSON Lines object (docs/tools.md#restack-walk-json). Inline frames are
+// frames of their own ("inline": true) before their physical frame; "index"
+// is the frame's number in the text.
 nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& walk,
                            const StackOutputOptions& options,
                            const std::vector<FrameSymbol>* symbols = nullptr);

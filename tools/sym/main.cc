@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, dump, "", "take module bases, sizes and images from this 
 ABSL_FLAG(bool, json, false, "JSON Lines: one object per stack or per address line");
 ABSL_FLAG(bool, raw_names, false, "keep symbol names decorated (no demangling)");
 ABSL_FLAG(bool, lines, false, "add [file @ line] to the call sites it resolves (PDBs with lines)");
+ABSL_FLAG(bool, no_inlines, false, "plain lines: no inline frames before the answer");
+ABSL_FLAG(bool, inline_rows, false,
+          "stack text: insert (Inline Function) rows before frames in inlined code");
 
 int main(int argc, char** argv) {
   constexpr char kUsage[] =
@@ -44,7 +47,13 @@ int main(int argc, char** argv) {
       "  --json           JSON Lines: one object per stack (docs/stack-text.md, plus \"was\"\n"
       "                   per frame) and one per address line\n"
       "  --raw_names      keep names decorated\n"
-      "  --lines          add [file @ line] where the PDB has line numbers\n\n"
+      "  --lines          add [file @ line] where the PDB has line numbers\n"
+      "  --no_inlines     plain lines: the answer only; by default the functions inlined\n"
+      "                   at the address come first, innermost first, as\n"
+      "                   \"(Inline Function) module!Inlinee+0xOFF\" lines\n"
+      "  --inline_rows    stack text: insert WinDbg's \"(Inline Function)\" rows before\n"
+      "                   rows in inlined code that have none (kn rows renumbered);\n"
+      "                   off by default: pasted rows are otherwise left as they are\n\n"
       "exit: 0 done, 1 error, 2 usage, 3 some call sites could not be resolved\n\n"
       "example:\n"
       "  restack-sym --sympath 'srv*tests/fixtures/pdb/store-publics' \\\n"
@@ -52,7 +61,7 @@ int main(int argc, char** argv) {
       "      tests/fixtures/pdb/chunks_windbg.txt\n"
       "  echo 'restack_chunks+0x11a0' | restack-sym --image .../restack_chunks.dll -\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
-  if (!restack::tools::CheckFlags(argc, argv, "restack-sym", {"json", "raw_names", "lines"},
+  if (!restack::tools::CheckFlags(argc, argv, "restack-sym", {"json", "raw_names", "lines", "no_inlines", "inline_rows"},
                                   {"sympath", "images", "image", "load", "dump"})) {
     return restack::tools::kExitUsage;
   }
@@ -75,5 +84,11 @@ int main(int argc, char** argv) {
   options.json = absl::GetFlag(FLAGS_json);
   options.raw_names = absl::GetFlag(FLAGS_raw_names);
   options.lines = absl::GetFlag(FLAGS_lines);
+  options.inlines = !absl::GetFlag(FLAGS_no_inlines);
+  options.inline_rows = absl::GetFlag(FLAGS_inline_rows);
+  if (options.inline_rows && !options.inlines) {
+    std::cerr << "restack-sym: --inline_rows and --no_inlines exclude one another\n";
+    return restack::tools::kExitUsage;
+  }
   return restack::tools::RunSym(options, std::cout, std::cerr);
 }

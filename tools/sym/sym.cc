@@ -9,6 +9,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -65,17 +66,95 @@ std::optional<uint64_t> ParseHex(std::string_view text) {
   return value;
 }
 
+// An inline row shaped as `row`, a full row as printed whose call site starts
+// at `at`: the frame number kept (Renumber sets it), kf's Memory blanked,
+// Child-SP and RetAddr replaced by "(Inline Function) --------`--------"
+// ("(Inline) --------" in 8-digit columns), each argument by dashes; then
+// `call_site`.
+std::string InlineRowText(std::string_view row, size_t at, const sym::Frame& f,
+                          const std::string& call_site) {
+  const std::string_view prefix = row.substr(0, at);
+  std::string out;
+  size_t token = 0;  // non-blank tokens seen
+  const size_t columns = (f.number ? 1 : 0) + (f.memory ? 1 : 0);
+  for (size_t i = 0; i < prefix.size();) {
+    size_t j = i;
+    if (absl::ascii_isspace(static_cast<unsigned char>(prefix[i]))) {
+      while (j < prefix.size() && absl::ascii_isspace(static_cast<unsigned char>(prefix[j]))) ++j;
+      out.append(prefix.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    while (j < prefix.size() && !absl::ascii_isspace(static_cast<unsigned char>(prefix[j]))) ++j;
+    const std::string_view t = prefix.substr(i, j - i);
+    if (f.number && token == 0) {
+      out.append(t);
+    } else if (f.memory && token == (f.number ? 1 : 0)) {
+      out.append(t.size(), ' ');
+    } else if (token == columns) {
+      out += f.wide ? "(Inline Function)" : "(Inline)";
+    } else if (t == ":") {
+      out += ':';
+    } else {
+      for (char c : t) out += c == '`' ? '`' : '-';
+    }
+    ++token;
+    i = j;
+  }
+  return out + call_site;
+}
+
+// Sets a row's frame number, in its text too (the first token, its width kept).
+void Renumber(sym::Frame& f, uint32_t number) {
+  f.number = number;
+  if (f.lines.empty()) return;
+  std::string& line = f.lines[0];
+  const size_t begin = line.find_first_not_of(" \t");
+  if (begin == std::string::npos) return;
+  size_t end = line.find_first_of(" \t", begin);
+  if (end == std::string::npos) end = line.size();
+  line.replace(begin, end - begin,
+               absl::StrFormat("%0*x", static_cast<int>(end - begin), number));
+}
+
+// What starts a plain line's inline frame: "(Inline Function) module!Inlinee+0xOFF".
+constexpr std::string_view kInlineLineMark = "(Inline Function) ";
+
+std::string InlineLineText(const FrameSymbol& in) {
+  return std::string(kInlineLineMark) + in.call_site + in.Annotations();
+}
+
+// Whether `items` ends with the plain-line inline frames `chain` (a plain line
+// answered before: restack-sym's own output), compared without annotations.
+bool EndsWithChain(const std::vector<sym::StackTextItem>& items,
+                   const std::vector<FrameSymbol>& chain) {
+  if (items.size() < chain.size()) return false;
+  for (size_t k = 0; k < chain.size(); ++k) {
+    const auto* v = std::get_if<sym::VerbatimLine>(&items[items.size() - chain.size() + k]);
+    const std::string head = std::string(kInlineLineMark) + chain[k].call_site;
+    if (v == nullptr || !absl::StartsWith(v->text, head) ||
+        (v->text.size() > head.size() && v->text[head.size()] != ' ')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 class Resymbolizer {
  public:
-  Resymbolizer(sym::SymbolResolver* resolver, bool lines, std::ostream& err)
-      : resolver_(resolver), symbolizer_(resolver), err_(err), lines_(lines) {}
+  Resymbolizer(sym::SymbolResolver* resolver, const SymToolOptions& options, std::ostream& err)
+      : resolver_(resolver),
+        symbolizer_(resolver, options.inlines),
+        err_(err),
+        lines_(options.lines),
+        inline_rows_(options.inline_rows) {}
 
   std::vector<KnownModule>& modules() { return modules_; }
   bool partial() const { return partial_; }
 
-  // Re-resolves every frame of `stack`; returns the previous call site text
-  // of each changed frame (by frame index).
-  std::map<size_t, std::string> Stack(sym::Stack& stack);
+  // Re-resolves every frame of `stack`; with inline_rows, inserts the inline
+  // rows of frames in inlined code.
+  void Stack(sym::Stack& stack);
   // A plain line: "module+0xRVA", "module!Function+0xOFF" or an address.
   // nullopt when the line is none of those.
   std::optional<FrameSymbol> PlainLine(std::string_view text, std::string* module_text);
@@ -130,6 +209,7 @@ class Resymbolizer {
   std::vector<KnownModule> modules_;
   std::set<std::string> unresolved_;
   bool lines_ = false;
+  bool inline_rows_ = false;
   bool partial_ = false;
 };
 
@@ -168,25 +248,32 @@ void Resymbolizer::InferBases(const sym::Stack& stack,
   }
 }
 
-std::map<size_t, std::string> Resymbolizer::Stack(sym::Stack& stack) {
+void Resymbolizer::Stack(sym::Stack& stack) {
   const size_t n = stack.frames.size();
   // Each frame's address, when the text gives it, and whether it is a return
   // address (a caller's row, not the first and not right after a trap frame).
+  // Inline rows between are skipped: the row above them gives the address of
+  // the frame they were inlined into, and they name no address of their own
+  // (their offsets count from the inline site).
   std::vector<std::optional<uint64_t>> addresses(n);
   std::vector<bool> is_return(n, false);
+  std::optional<size_t> above;  // the last row before i that is not an inline row
   for (size_t i = 0; i < n; ++i) {
     const sym::Frame& f = stack.frames[i];
+    if (f.kind == sym::FrameKind::kInline) continue;
     if (f.call_site.address) {
       addresses[i] = f.call_site.address;
-    } else if (i > 0 && stack.frames[i - 1].kind == sym::FrameKind::kFull &&
-               stack.frames[i - 1].return_address) {
-      addresses[i] = stack.frames[i - 1].return_address;
+    } else if (above && stack.frames[*above].kind == sym::FrameKind::kFull &&
+               stack.frames[*above].return_address) {
+      addresses[i] = stack.frames[*above].return_address;
     }
-    is_return[i] = i > 0 && !stack.frames[i - 1].trap_frame && f.kind != sym::FrameKind::kInline;
+    is_return[i] = above && !stack.frames[*above].trap_frame;
+    above = i;
   }
   InferBases(stack, addresses);
 
-  std::map<size_t, std::string> changed;
+  // --inline_rows: the rows to insert before frame i.
+  std::map<size_t, std::vector<sym::Frame>> inserted;
   for (size_t i = 0; i < n; ++i) {
     sym::Frame& f = stack.frames[i];
     if (f.kind == sym::FrameKind::kInline) continue;  // inline rows name no address of their own
@@ -217,6 +304,29 @@ std::map<size_t, std::string> Resymbolizer::Stack(sym::Stack& stack) {
     // Keep the module as the text named it ("nt", "amdppm").
     const std::string module_text = cs.module.empty() ? k->module.ShortName() : cs.module;
     const std::string text = FormatCallSite(module_text, s.function, s.function.empty() ? *rva : s.displacement);
+    // Inline rows only where the text has address columns (a kc row of an
+    // inline frame could not be told from a physical one) and shows none.
+    if (inline_rows_ && f.kind == sym::FrameKind::kFull && !s.inlines.empty() &&
+        !(i > 0 && stack.frames[i - 1].kind == sym::FrameKind::kInline)) {
+      const size_t at = f.lines.empty() ? std::string::npos : f.lines[0].rfind(cs.text);
+      for (const FrameSymbol& in : s.inlines) {
+        sym::Frame row;
+        row.kind = sym::FrameKind::kInline;
+        row.number = f.number;
+        row.wide = f.wide;
+        row.args.assign(f.args.size(), std::nullopt);
+        row.call_site = sym::ParseCallSite(FormatCallSite(module_text, in.function, in.displacement));
+        std::string annotations;
+        if ((lines_ || f.source) && !in.source_file.empty()) {
+          row.source = sym::SourceLine{in.source_file, in.source_line};
+          annotations = absl::StrFormat(" [%s @ %u]", in.source_file, in.source_line);
+        }
+        if (at != std::string::npos) {
+          row.lines = {InlineRowText(f.lines[0], at, f, row.call_site.text + annotations)};
+        }
+        inserted[i].push_back(std::move(row));
+      }
+    }
     std::string added;
     if (s.chunk && !f.chunk_start) added += absl::StrFormat(" (Chunk @ %s)", FormatAddress(*s.chunk));
     if (lines_ && !s.source_file.empty() && !f.source) {
@@ -233,13 +343,34 @@ std::map<size_t, std::string> Resymbolizer::Stack(sym::Stack& stack) {
       line.replace(at, cs.text.size(), text + added);
       if (!f.was) line += "    [was: " + cs.text + "]";
     }
-    changed[i] = cs.text;
     if (!f.was) f.was = cs.text;
     f.call_site = sym::ParseCallSite(text);
     if (s.chunk) f.chunk_start = s.chunk;
   }
   Flush();
-  return changed;
+  if (inserted.empty()) return;
+  // Insert, renumber the numbered rows (kn counts inline rows) and keep the
+  // notes before the rows they were before.
+  std::vector<sym::Frame> frames;
+  std::vector<size_t> shift_at(n + 1, 0);  // rows inserted before frame i
+  size_t shift = 0;
+  for (size_t i = 0; i < n; ++i) {
+    shift_at[i] = shift;
+    sym::Frame& f = stack.frames[i];
+    const std::optional<uint32_t> number = f.number;
+    if (auto it = inserted.find(i); it != inserted.end()) {
+      for (sym::Frame& row : it->second) {
+        if (number) Renumber(row, *number + static_cast<uint32_t>(shift));
+        ++shift;
+        frames.push_back(std::move(row));
+      }
+    }
+    if (number && shift > 0) Renumber(f, *number + static_cast<uint32_t>(shift));
+    frames.push_back(std::move(f));
+  }
+  shift_at[n] = shift;
+  for (sym::Note& note : stack.notes) note.before_frame += shift_at[std::min(note.before_frame, n)];
+  stack.frames = std::move(frames);
 }
 
 std::optional<FrameSymbol> Resymbolizer::PlainLine(std::string_view text, std::string* module_text) {
@@ -275,6 +406,10 @@ std::optional<FrameSymbol> Resymbolizer::PlainLine(std::string_view text, std::s
   if (!lines_) s.source_file.clear();
   *module_text = cs.module.empty() ? k->module.ShortName() : cs.module;
   s.call_site = FormatCallSite(*module_text, s.function, s.function.empty() ? *rva : s.displacement);
+  for (FrameSymbol& in : s.inlines) {
+    if (!lines_) in.source_file.clear();
+    in.call_site = FormatCallSite(*module_text, in.function, in.displacement);
+  }
   Flush();
   return s;
 }
@@ -337,6 +472,18 @@ nlohmann::json PlainJson(size_t line, std::string_view input, const std::string&
   } else {
     j["source"] = nullptr;
   }
+  // The inline frames at the address, innermost first.
+  nlohmann::json inlines = nlohmann::json::array();
+  for (const FrameSymbol& in : s.inlines) {
+    nlohmann::json i = {{"call_site", in.call_site},
+                        {"function", in.function},
+                        {"displacement", in.displacement}};
+    i["source"] = in.source_file.empty()
+                      ? nlohmann::json(nullptr)
+                      : nlohmann::json{{"file", in.source_file}, {"line", in.source_line}};
+    inlines.push_back(std::move(i));
+  }
+  j["inlines"] = std::move(inlines);
   return j;
 }
 
@@ -348,7 +495,7 @@ int RunSym(const SymToolOptions& options, std::ostream& out, std::ostream& err) 
       "restack-sym", options.sympath, options.image_paths, options.raw_names, true, err);
   if (!setup) return kExitUsage;
   const std::vector<std::string>& image_roots = setup->image_roots;
-  Resymbolizer resymbolizer(&*setup->resolver, options.lines, err);
+  Resymbolizer resymbolizer(&*setup->resolver, options, err);
   std::vector<KnownModule>& modules = resymbolizer.modules();
   int rc = kExitOk;
 
@@ -390,6 +537,8 @@ int RunSym(const SymToolOptions& options, std::ostream& out, std::ostream& err) 
       err << absl::StrFormat("restack-sym: warning: %s:%u: %s\n", input->name, w.line, w.what);
     }
     size_t stack_index = 0;
+    std::vector<sym::StackTextItem> items;  // the output's, plain lines' inline frames added
+    items.reserve(parsed.items.size());
     for (sym::StackTextItem& item : parsed.items) {
       if (sym::Stack* stack = std::get_if<sym::Stack>(&item)) {
         resymbolizer.Stack(*stack);
@@ -399,6 +548,7 @@ int RunSym(const SymToolOptions& options, std::ostream& out, std::ostream& err) 
           out << JsonLine(j) << "\n";
         }
         ++stack_index;
+        items.push_back(std::move(item));
         continue;
       }
       sym::VerbatimLine& line = std::get<sym::VerbatimLine>(item);
@@ -408,8 +558,19 @@ int RunSym(const SymToolOptions& options, std::ostream& out, std::ostream& err) 
         if (s) out << JsonLine(PlainJson(line.line, line.text, module_text, *s)) << "\n";
         continue;
       }
-      if (s) line.text = s->call_site + s->Annotations();
+      if (s) {
+        // The inline frames above the answer, innermost first, unless they are
+        // there already (restack-sym's own output).
+        if (!EndsWithChain(items, s->inlines)) {
+          for (const FrameSymbol& in : s->inlines) {
+            items.push_back(sym::VerbatimLine{line.line, InlineLineText(in)});
+          }
+        }
+        line.text = s->call_site + s->Annotations();
+      }
+      items.push_back(std::move(line));
     }
+    parsed.items = std::move(items);
     if (!options.json) out << sym::EmitStackText(parsed, sym::TextFormat::kOriginal);
   }
   if (resymbolizer.partial() && rc == kExitOk) rc = kExitPartial;

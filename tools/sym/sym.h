@@ -19,6 +19,12 @@ struct SymToolOptions {
   bool json = false;                     // JSON Lines instead of text
   bool raw_names = false;                // keep decorated names
   bool lines = false;                    // add [file @ line] where the PDB has lines
+  // Plain lines: the inline chain too, "(Inline Function) module!Inlinee+0xOFF"
+  // lines before the answer (llvm-symbolizer --inlines). Off: the answer only.
+  bool inlines = true;
+  // Stack text: insert "(Inline Function)" rows before rows whose address is
+  // in inlined code (and none are shown yet), renumbering kn rows.
+  bool inline_rows = false;
 };
 
 // Runs the tool; returns an ExitCode. Errors and warnings go to `err` as

@@ -16,6 +16,7 @@ ABSL_FLAG(std::string, sympath, "",
           "symbol path for PDBs (and images after --images), _NT_SYMBOL_PATH syntax "
           "(default: $_NT_SYMBOL_PATH)");
 ABSL_FLAG(bool, raw_names, false, "keep symbol names decorated (no demangling)");
+ABSL_FLAG(bool, no_inlines, false, "no inline frames (PDB inline sites) before the frames");
 ABSL_FLAG(bool, all, false, "walk every thread, not only the exception thread");
 ABSL_FLAG(std::string, thread, "", "walk only this thread id (hex, e.g. 0x1a30)");
 ABSL_FLAG(int, cpu, -1, "kernel dumps: walk this processor's context");
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
       "                     frames become module!Function+0xOFF, chunks marked\n"
       "                     (Chunk @ start), source lines [file @ line]\n"
       "  --raw_names        keep names decorated, as the PDB has them\n"
+      "  --no_inlines       no (Inline Function) rows: with a PDB that has inline sites,\n"
+      "                     the functions inlined at a frame's address are listed above\n"
+      "                     it by default, as WinDbg does\n"
       "  --all              every thread (kernel dumps: every processor)\n"
       "  --thread TID       only this thread (hex id, e.g. 0x1a30)\n"
       "  --cpu N            kernel dumps: processor N's context (default: the processor\n"
@@ -56,7 +60,8 @@ int main(int argc, char** argv) {
       "      ../shared/real/dumps/triage_x64.dmp\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
   if (!restack::tools::CheckFlags(argc, argv, "restack-walk",
-                                  {"all", "header", "json", "registers", "verbose", "raw_names"},
+                                  {"all", "header", "json", "registers", "verbose", "raw_names",
+                                   "no_inlines"},
                                   {"images", "sympath", "thread", "cpu", "cxr", "max_frames"})) {
     return restack::tools::kExitUsage;
   }
@@ -74,6 +79,7 @@ int main(int argc, char** argv) {
     options.sympath = std::getenv("_NT_SYMBOL_PATH");
   }
   options.raw_names = absl::GetFlag(FLAGS_raw_names);
+  options.inlines = !absl::GetFlag(FLAGS_no_inlines);
   options.all_threads = absl::GetFlag(FLAGS_all);
   options.json = absl::GetFlag(FLAGS_json);
   options.registers = absl::GetFlag(FLAGS_registers);

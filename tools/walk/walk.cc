@@ -110,7 +110,7 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       "restack-walk", options.sympath, options.image_paths, options.raw_names, false, err);
   if (!setup) return kExitUsage;
   const sym::ImageLocator locator(setup->image_roots);
-  FrameSymbolizer symbolizer(setup->resolver ? &*setup->resolver : nullptr);
+  FrameSymbolizer symbolizer(setup->resolver ? &*setup->resolver : nullptr, options.inlines);
   for (const std::string& path : options.dumps) {
     absl::StatusOr<InputFile> input = OpenInput(path);
     if (!input.ok()) {

@@ -16,6 +16,7 @@ struct WalkToolOptions {
   // Empty: frames are module+0xRVA.
   std::string sympath;
   bool raw_names = false;                // keep decorated names
+  bool inlines = true;                   // inline frames from the PDBs' inline sites
   bool all_threads = false;              // every thread, not just the exception thread
   std::optional<uint32_t> thread_id;     // only this thread
   std::optional<uint32_t> cpu;           // kernel dumps: this processor's context
