@@ -218,7 +218,10 @@ StackWalk WalkStack(const RegisterContext& context, const MemoryReader& memory,
       trust = caller->trust;
     }
 
-    if (next.rip == 0) return stop(WalkEnd::kRipZero, absl::OkStatus());
+    if (next.rip == 0) {
+      walk.end_caller_rsp = next.rsp();
+      return stop(WalkEnd::kRipZero, absl::OkStatus());
+    }
     const int segment = SegmentOf(options, next.rsp());
     if (segment == -1) {
       return stop(WalkEnd::kOutsideStack,

@@ -3,7 +3,12 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "common/dump_target.h"
 #include "common/exit_code.h"
+#include "common/input_file.h"
+#include "restack/sym/image_locator.h"
+#include "restack/sym/stack_text.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/minidump_builder.h"
@@ -75,6 +80,67 @@ TEST(WalkToolTest, JsonLinesCarryTheEndAndTrust) {
   EXPECT_EQ(j["frames"][0]["trust"], "context");
   EXPECT_EQ(j["frames"][0]["call_site"], "app+0x1234");
   EXPECT_EQ(j["frames"][0]["return_address"], nullptr);
+}
+
+// --format kv and kc are WinDbg's layouts: the stack-text codec reads them
+// back to the same frames as the kn form; kv's Args to Child are the four
+// quadwords above each frame's return address, as the dump holds them.
+TEST(WalkToolTest, KvAndKcFormsAreTheKnFramesInWindbgsLayouts) {
+  const std::string dump = "tests/fixtures/wine/cold_chunk.dmp";
+  auto walk = [&](StackFormat format) {
+    Result r = Walk({.dumps = {dump}, .sympath = "srv*tests/fixtures/store", .all_threads = true,
+                     .format = format});
+    EXPECT_NE(r.rc, kExitError) << r.err;
+    return sym::ParseStackText(r.out);
+  };
+  const sym::StackText kn = walk(StackFormat::kKn);
+  const sym::StackText kv = walk(StackFormat::kKv);
+  const sym::StackText kc = walk(StackFormat::kKc);
+  const std::vector<const sym::Stack*> a = sym::StacksOf(kn), b = sym::StacksOf(kv),
+                                       c = sym::StacksOf(kc);
+  ASSERT_GE(a.size(), 3u);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), c.size());
+  absl::StatusOr<InputFile> input = OpenInput(dump);
+  ASSERT_TRUE(input.ok()) << input.status();
+  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+      OpenDumpTarget(input->bytes, input->owner, input->name, sym::ImageLocator(std::vector<std::string>{}));
+  ASSERT_TRUE(target.ok()) << target.status();
+  size_t args_checked = 0;
+  for (size_t s = 0; s < a.size(); ++s) {
+    SCOPED_TRACE(absl::StrFormat("stack %u", s));
+    ASSERT_TRUE(b[s]->column_header && b[s]->column_header->args);
+    ASSERT_EQ(a[s]->frames.size(), b[s]->frames.size());
+    ASSERT_EQ(a[s]->frames.size(), c[s]->frames.size());
+    for (size_t i = 0; i < a[s]->frames.size(); ++i) {
+      const sym::Frame& n = a[s]->frames[i];
+      const sym::Frame& v = b[s]->frames[i];
+      EXPECT_EQ(v.child_sp, n.child_sp);
+      EXPECT_EQ(v.return_address, n.return_address);
+      EXPECT_EQ(v.call_site, n.call_site);
+      EXPECT_EQ(v.chunk_start, n.chunk_start);
+      EXPECT_EQ(c[s]->frames[i].call_site, n.call_site);
+      EXPECT_EQ(c[s]->frames[i].kind, sym::FrameKind::kCallSiteOnly);
+      ASSERT_EQ(v.args.size(), 4u);
+      // The caller's Child-SP is the return-address slot + 8: the home slots.
+      if (i + 1 < a[s]->frames.size()) {
+        const uint64_t above = *a[s]->frames[i + 1].child_sp;
+        for (uint64_t k = 0; k < 4; ++k) {
+          absl::StatusOr<uint64_t> want = (*target)->memory->ReadU64(above + 8 * k);
+          if (!want.ok()) continue;
+          EXPECT_EQ(v.args[k], std::optional<uint64_t>(*want));
+          ++args_checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(args_checked, 20u);
+}
+
+TEST(WalkToolTest, UnknownFormatIsAUsageErrorInTheBinary) {
+  // (the flag is parsed in main.cc: see the restack-walk.bad-format ctest)
+  EXPECT_FALSE(ParseStackFormat("kb").has_value());
+  EXPECT_EQ(ParseStackFormat("kv"), StackFormat::kKv);
 }
 
 TEST(WalkToolTest, RejectsAMissingDump) {

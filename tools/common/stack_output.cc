@@ -1,7 +1,10 @@
 // stack_output.cc - kn-style text and JSON for walked stacks
 #include "stack_output.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
+#include "restack/sym/stack_text.h"
 #include "restack/unwind/unwind_info.h"
 
 namespace restack::tools {
@@ -60,7 +63,112 @@ void AddNameFields(const unwind::StackFrame& f, const FrameSymbol* named, nlohma
   }
 }
 
+// " (TrapFrame @ fffff880`1ce29b00)" after the call site, as WinDbg.
+std::string TrapFrameText(const unwind::StackFrame& f) {
+  return f.trap_frame ? absl::StrFormat(" (TrapFrame @ %s)", FormatAddress(*f.trap_frame)) : "";
+}
+
+// The warnings after a stack's frames (every text form).
+void PrintWalkWarnings(const unwind::StackWalk& walk, std::ostream& out) {
+  const bool heuristic = std::any_of(walk.frames.begin(), walk.frames.end(), [](const auto& f) {
+    return f.trust == unwind::FrameTrust::kScan || f.trust == unwind::FrameTrust::kFramePointer;
+  });
+  if (heuristic) {
+    out << "WARNING: Stack unwind information not available. Following frames may be wrong.\n";
+  }
+  for (const unwind::StackFrame& f : walk.frames) {
+    for (const unwind::Warning& w : f.warnings) out << "WARNING: " << w.what << "\n";
+  }
+  for (const unwind::Warning& w : walk.warnings) out << "WARNING: " << w.what << "\n";
+  if (!unwind::IsCompleteEnd(walk.end)) {
+    out << absl::StrFormat("WARNING: stack ended early (%s): %s\n", unwind::WalkEndName(walk.end),
+                           walk.status.message());
+  }
+}
+
+bool ShowsTrust(unwind::FrameTrust trust) {
+  return trust != unwind::FrameTrust::kContext && trust != unwind::FrameTrust::kUnwindInfo;
+}
+
 }  // namespace
+
+std::optional<StackFormat> ParseStackFormat(std::string_view name) {
+  if (name == "kn") return StackFormat::kKn;
+  if (name == "kv") return StackFormat::kKv;
+  if (name == "kc") return StackFormat::kKc;
+  return std::nullopt;
+}
+
+std::vector<std::optional<uint64_t>> HomeSlots(const unwind::StackWalk& walk, size_t i,
+                                               const unwind::MemoryReader& memory) {
+  std::vector<std::optional<uint64_t>> slots(4);
+  std::optional<uint64_t> above;  // the caller's Child-SP: return-address slot + 8
+  if (i < walk.frames.size() && !walk.frames[i].unwound_machine_frame) {
+    if (i + 1 < walk.frames.size()) {
+      above = walk.frames[i + 1].rsp;
+    } else if (walk.end == unwind::WalkEnd::kRipZero) {
+      above = walk.end_caller_rsp;
+    }
+  }
+  if (!above) return slots;
+  for (uint64_t k = 0; k < 4; ++k) {
+    absl::StatusOr<uint64_t> v = memory.ReadU64(*above + 8 * k);
+    if (v.ok()) slots[k] = *v;
+  }
+  return slots;
+}
+
+void PrintStack(const StackOrigin& origin, const unwind::StackWalk& walk, StackFormat format,
+                const unwind::MemoryReader* memory, std::ostream& out,
+                const std::vector<FrameSymbol>* symbols) {
+  if (format == StackFormat::kKn) return PrintStackText(origin, walk, out, symbols);
+  const bool kv = format == StackFormat::kKv;
+  sym::Stack stack;
+  sym::ColumnHeader header;
+  header.addresses = kv;
+  header.args = kv;
+  header.call_site = true;
+  stack.column_header = header;
+  auto source = [](const FrameSymbol& s) -> std::optional<sym::SourceLine> {
+    if (s.source_file.empty()) return std::nullopt;
+    return sym::SourceLine{s.source_file, s.source_line};
+  };
+  for (size_t i = 0; i < walk.frames.size(); ++i) {
+    const unwind::StackFrame& f = walk.frames[i];
+    const FrameSymbol* named = symbols != nullptr && i < symbols->size() ? &(*symbols)[i] : nullptr;
+    for (size_t k = 0; named != nullptr && k < named->inlines.size(); ++k) {
+      const FrameSymbol& in = named->inlines[k];
+      sym::Frame row;
+      row.kind = kv ? sym::FrameKind::kInline : sym::FrameKind::kCallSiteOnly;
+      if (kv) row.args.assign(4, std::nullopt);
+      row.call_site = sym::ParseCallSite(in.call_site);
+      row.source = source(in);
+      stack.frames.push_back(std::move(row));
+    }
+    sym::Frame row;
+    row.kind = kv ? sym::FrameKind::kFull : sym::FrameKind::kCallSiteOnly;
+    row.call_site = sym::ParseCallSite(named != nullptr ? named->call_site : CallSite(f));
+    if (kv) {
+      row.child_sp = f.rsp;
+      if (i + 1 < walk.frames.size()) {
+        row.return_address = walk.frames[i + 1].rip;
+      } else if (walk.end == unwind::WalkEnd::kRipZero) {
+        row.return_address = 0;
+      }
+      row.args = memory != nullptr ? HomeSlots(walk, i, *memory)
+                                   : std::vector<std::optional<uint64_t>>(4);
+      row.trap_frame = f.trap_frame;
+    }
+    if (named != nullptr) {
+      row.chunk_start = named->chunk;
+      row.source = source(*named);
+    }
+    if (ShowsTrust(f.trust)) row.trust = std::string(unwind::FrameTrustName(f.trust));
+    stack.frames.push_back(std::move(row));
+  }
+  out << StackTitle(origin) << "\n" << sym::EmitStack(stack, sym::TextFormat::kKv);
+  PrintWalkWarnings(walk, out);
+}
 
 std::string StackTitle(const StackOrigin& o) {
   if (o.context == "header") return "   DUMP_HEADER64.ContextRecord";
@@ -80,7 +188,6 @@ void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, st
                     const std::vector<FrameSymbol>* symbols) {
   out << StackTitle(origin) << "\n";
   out << " # Child-SP          RetAddr               Call Site\n";
-  bool heuristic = false;
   size_t number = 0;  // as kn numbers them: inline frames count
   for (size_t i = 0; i < walk.frames.size(); ++i) {
     const unwind::StackFrame& f = walk.frames[i];
@@ -92,26 +199,15 @@ void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, st
       }
     }
     std::string line = absl::StrFormat(
-        "%02x %s %s     %s", number++, FormatAddress(f.rsp), RetAddrText(walk, i),
-        named != nullptr ? named->call_site + named->Annotations() : CallSite(f));
-    if (f.trust != unwind::FrameTrust::kContext && f.trust != unwind::FrameTrust::kUnwindInfo) {
+        "%02x %s %s     %s%s", number++, FormatAddress(f.rsp), RetAddrText(walk, i),
+        named != nullptr ? named->call_site : CallSite(f), TrapFrameText(f));
+    if (named != nullptr) line += named->Annotations();
+    if (ShowsTrust(f.trust)) {
       absl::StrAppendFormat(&line, "    [trust: %s]", unwind::FrameTrustName(f.trust));
-      heuristic |= f.trust == unwind::FrameTrust::kScan ||
-                   f.trust == unwind::FrameTrust::kFramePointer;
     }
     out << line << "\n";
   }
-  if (heuristic) {
-    out << "WARNING: Stack unwind information not available. Following frames may be wrong.\n";
-  }
-  for (const unwind::StackFrame& f : walk.frames) {
-    for (const unwind::Warning& w : f.warnings) out << "WARNING: " << w.what << "\n";
-  }
-  for (const unwind::Warning& w : walk.warnings) out << "WARNING: " << w.what << "\n";
-  if (!unwind::IsCompleteEnd(walk.end)) {
-    out << absl::StrFormat("WARNING: stack ended early (%s): %s\n", unwind::WalkEndName(walk.end),
-                           walk.status.message());
-  }
+  PrintWalkWarnings(walk, out);
 }
 
 nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& walk,
@@ -148,6 +244,7 @@ nlohmann::json StackToJson(const StackOrigin& origin, const unwind::StackWalk& w
     }
     AddNameFields(f, named, j);
     j["trust"] = std::string(unwind::FrameTrustName(f.trust));
+    j["trap_frame"] = f.trap_frame ? nlohmann::json(Hex(*f.trap_frame)) : nlohmann::json(nullptr);
     nlohmann::json known = nlohmann::json::array();
     for (unsigned r = 0; r < unwind::kRegisterCount; ++r) {
       if (f.context.IsKnown(r)) known.push_back(std::string(unwind::RegisterName(r)));

@@ -56,6 +56,30 @@ std::string CallSite(const unwind::StackFrame& frame);
 void PrintStackText(const StackOrigin& origin, const unwind::StackWalk& walk, std::ostream& out,
                     const std::vector<FrameSymbol>* symbols = nullptr);
 
+// The text forms of restack-walk (--format), after WinDbg's k variants.
+enum class StackFormat {
+  kKn,  // " # Child-SP RetAddr Call Site", numbered (restack's default)
+  kKv,  // WinDbg's kv: Child-SP, RetAddr, Args to Child, Call Site (TrapFrame @ ...)
+  kKc,  // WinDbg's kc: the call sites alone
+};
+// "kn", "kv", "kc" -> the format; nullopt for anything else.
+std::optional<StackFormat> ParseStackFormat(std::string_view name);
+
+// The four home slots of frame i, WinDbg's "Args to Child": the quadwords
+// just above the frame's return address (its caller's Child-SP and up).
+// nullopt where memory lacks them or the return address slot is unknown (a
+// frame unwound through a machine frame, a walk cut after frame i).
+std::vector<std::optional<uint64_t>> HomeSlots(const unwind::StackWalk& walk, size_t i,
+                                               const unwind::MemoryReader& memory);
+
+// `walk` in `format`: kKn is PrintStackText; kKv and kKc are written by the
+// stack-text codec (restack/sym/stack_text.h) in WinDbg's layout, so that
+// restack-sym and WinDbg users read them back. `memory` gives kKv's
+// arguments (null: unknown, "????????`????????"). The warnings follow as in kKn.
+void PrintStack(const StackOrigin& origin, const unwind::StackWalk& walk, StackFormat format,
+                const unwind::MemoryReader* memory, std::ostream& out,
+                const std::vector<FrameSymbol>* symbols = nullptr);
+
 // One line of JSON. Strings that are not valid UTF-8 (names from dumps and
 // images are untrusted) are written with U+FFFD replacements, never thrown on.
 std::string JsonLine(const nlohmann::json& value);

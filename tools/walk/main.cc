@@ -26,6 +26,8 @@ ABSL_FLAG(bool, json, false, "JSON Lines: one object per stack (docs/tools.md)")
 ABSL_FLAG(bool, registers, false, "with --json: the known registers' values per frame");
 ABSL_FLAG(int, max_frames, 1024, "stop a stack after this many frames");
 ABSL_FLAG(bool, verbose, false, "list every module whose image was not found or did not match");
+ABSL_FLAG(bool, all_cpus, false, "kernel dumps: every processor (as --all)");
+ABSL_FLAG(std::string, format, "kn", "text form: kn (numbered), kv (WinDbg kv, with Args to Child), kc (call sites)");
 
 int main(int argc, char** argv) {
   constexpr char kUsage[] =
@@ -43,12 +45,16 @@ int main(int argc, char** argv) {
       "                     the functions inlined at a frame's address are listed above\n"
       "                     it by default, as WinDbg does\n"
       "  --all              every thread (kernel dumps: every processor)\n"
+      "  --all_cpus         kernel dumps: every processor (the same as --all)\n"
       "  --thread TID       only this thread (hex id, e.g. 0x1a30)\n"
       "  --cpu N            kernel dumps: processor N's context (default: the processor\n"
       "                     that bugchecked, as WinDbg's first k; --all: every processor)\n"
       "  --header           kernel dumps: the dump header's ContextRecord\n"
       "  --cxr ADDR         start from the CONTEXT record at ADDR (as WinDbg's .cxr;\n"
       "                     bugcheck 0x7E/0x1000007E gives it as parameter 4)\n"
+      "  --format F         text form, after WinDbg's k variants: kn (default: numbered\n"
+      "                     Child-SP, RetAddr, Call Site), kv (Child-SP, RetAddr, Args\n"
+      "                     to Child, Call Site, (TrapFrame @ ...)), kc (call sites)\n"
       "  --json             JSON Lines, one object per stack (docs/tools.md)\n"
       "  --registers        with --json: the known registers' values per frame\n"
       "  --max_frames N     stop a stack after N frames (default 1024)\n"
@@ -57,12 +63,15 @@ int main(int argc, char** argv) {
       "example:\n"
       "  restack-walk --images tests/fixtures/store tests/fixtures/wine/exception.dmp\n"
       "  restack-walk --sympath 'srv*../shared/real/symbols' --cxr 0xffff850429891720 \\\n"
+      "      ../shared/real/dumps/triage_x64.dmp\n"
+      "  restack-walk --format kv --all_cpus --images ../shared/real/symbols \\\n"
       "      ../shared/real/dumps/triage_x64.dmp\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
   if (!restack::tools::CheckFlags(argc, argv, "restack-walk",
                                   {"all", "header", "json", "registers", "verbose", "raw_names",
-                                   "no_inlines"},
-                                  {"images", "sympath", "thread", "cpu", "cxr", "max_frames"})) {
+                                   "no_inlines", "all_cpus"},
+                                  {"images", "sympath", "thread", "cpu", "cxr", "max_frames",
+                                   "format"})) {
     return restack::tools::kExitUsage;
   }
   absl::SetProgramUsageMessage(kUsage);
@@ -80,7 +89,15 @@ int main(int argc, char** argv) {
   }
   options.raw_names = absl::GetFlag(FLAGS_raw_names);
   options.inlines = !absl::GetFlag(FLAGS_no_inlines);
-  options.all_threads = absl::GetFlag(FLAGS_all);
+  options.all_threads = absl::GetFlag(FLAGS_all) || absl::GetFlag(FLAGS_all_cpus);
+  if (std::optional<restack::tools::StackFormat> f =
+          restack::tools::ParseStackFormat(absl::GetFlag(FLAGS_format))) {
+    options.format = *f;
+  } else {
+    std::cerr << "restack-walk: --format: expected kn, kv or kc, not " << absl::GetFlag(FLAGS_format)
+              << "\n";
+    return restack::tools::kExitUsage;
+  }
   options.json = absl::GetFlag(FLAGS_json);
   options.registers = absl::GetFlag(FLAGS_registers);
   options.verbose = absl::GetFlag(FLAGS_verbose);

@@ -199,7 +199,7 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       if (options.json) {
         out << JsonLine(StackToJson(s.origin, walk, {options.registers}, &symbols)) << "\n";
       } else {
-        PrintStackText(s.origin, walk, out, &symbols);
+        PrintStack(s.origin, walk, options.format, t.memory.get(), out, &symbols);
         out << "\n";
       }
       if (!unwind::IsCompleteEnd(walk.end)) worsen(kExitPartial);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/stack_output.h"
+
 namespace restack::tools {
 
 struct WalkToolOptions {
@@ -22,7 +24,8 @@ struct WalkToolOptions {
   std::optional<uint32_t> cpu;           // kernel dumps: this processor's context
   std::optional<uint64_t> cxr;           // start from the CONTEXT record at this address
   bool header_context = false;           // kernel dumps: DUMP_HEADER64.ContextRecord
-  bool json = false;                     // JSON Lines instead of kn text
+  bool json = false;                     // JSON Lines instead of text
+  StackFormat format = StackFormat::kKn; // the text form
   bool registers = false;                // JSON: register values per frame
   size_t max_frames = 1024;
   bool verbose = false;                  // also report modules whose image is missing

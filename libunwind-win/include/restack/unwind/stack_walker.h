@@ -84,6 +84,9 @@ struct StackFrame {
 struct StackWalk {
   std::vector<StackFrame> frames;
   WalkEnd end = WalkEnd::kRipZero;
+  // kRipZero: the RSP the last frame's unwinding gave along with RIP 0 (the
+  // last frame's return-address slot + 8).
+  std::optional<uint64_t> end_caller_rsp;
   absl::Status status;  // detail for kUnwindFailed / kImageMissing / ...
   std::vector<Warning> warnings;
 };
