@@ -16,14 +16,7 @@ absl::StatusOr<RegisterContext> ContextFromTrapFrame(uint64_t base, const Memory
         "trap frame at 0x%x: its machine frame at 0x%x is not in memory", base,
         base + KtrapFrame::kRip));
   }
-  context.SetRip(machine[0]);
-  context.cs = static_cast<uint16_t>(machine[1]);
-  context.eflags = static_cast<uint32_t>(machine[2]);
-  context.SetRsp(machine[3]);
-  context.ss = static_cast<uint16_t>(machine[4]);
-  context.known.set(kRegCs);
-  context.known.set(kRegEflags);
-  context.known.set(kRegSs);
+  context.SetFromMachineFrame(machine);
   auto gpr = [&](Gpr reg, uint32_t offset) {
     if (absl::StatusOr<uint64_t> v = memory.ReadU64(base + offset); v.ok()) {
       context.SetGpr(static_cast<unsigned>(reg), *v);

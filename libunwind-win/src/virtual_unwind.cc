@@ -108,14 +108,7 @@ class Unwinder {
       ctx_.SetRsp(*rsp);
       return absl::OkStatus();
     }
-    ctx_.SetRip(words[0]);
-    ctx_.cs = static_cast<uint16_t>(words[1]);
-    ctx_.eflags = static_cast<uint32_t>(words[2]);
-    ctx_.SetRsp(words[3]);
-    ctx_.ss = static_cast<uint16_t>(words[4]);
-    ctx_.known.set(kRegCs);
-    ctx_.known.set(kRegEflags);
-    ctx_.known.set(kRegSs);
+    ctx_.SetFromMachineFrame(words);
     return absl::OkStatus();
   }
 

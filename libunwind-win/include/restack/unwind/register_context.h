@@ -73,6 +73,18 @@ struct RegisterContext {
     known.set(kRegRip);
   }
   void SetRsp(uint64_t value) { SetGpr(static_cast<unsigned>(Gpr::kRsp), value); }
+  // RIP, CS, EFLAGS, RSP and SS from a machine frame's five quadwords (the
+  // order an interrupt pushes them, lowest address first); all marked known.
+  void SetFromMachineFrame(const uint64_t (&words)[5]) {
+    SetRip(words[0]);
+    cs = static_cast<uint16_t>(words[1]);
+    eflags = static_cast<uint32_t>(words[2]);
+    SetRsp(words[3]);
+    ss = static_cast<uint16_t>(words[4]);
+    known.set(kRegCs);
+    known.set(kRegEflags);
+    known.set(kRegSs);
+  }
   bool IsKnown(unsigned index) const { return known.test(index); }
 };
 
