@@ -9,7 +9,8 @@ JOBS ?= $(shell nproc)
 # Debian packages needed to build and test (fixture generators such as wine64
 # and clang-19 are NOT needed: generated fixtures are committed).
 PACKAGES := cmake ninja-build g++ pkg-config llvm-19-dev libzydis-dev libabsl-dev \
-	libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev mingw-w64-common libarchive-dev zlib1g-dev
+	libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev mingw-w64-common libarchive-dev zlib1g-dev \
+	libunicorn-dev
 
 .PHONY: all deps configure build test demo clean fuzz bench
 
