@@ -98,10 +98,6 @@ std::optional<RecoveredCaller> RecoverCaller(const RegisterContext& callee, uint
   if (frame) {
     if (std::optional<RecoveredCaller> r = as_frame(*frame)) return r;
   }
-  // A leaf at the bottom of a stack: its return address is 0.
-  if (absl::StatusOr<uint64_t> top_value = memory.ReadU64(rsp); top_value.ok() && *top_value == 0) {
-    return as_leaf(Candidate{rsp, 0, false});
-  }
   // Scan: the slots above RSP (RSP itself was the leaf candidate), a value
   // whose CALL leads here first, else the nearest value after any CALL.
   std::optional<Candidate> nearest;
@@ -116,7 +112,15 @@ std::optional<RecoveredCaller> RecoverCaller(const RegisterContext& callee, uint
     }
     if (!nearest) nearest = c;
   }
-  if (!nearest) return std::nullopt;
+  if (!nearest) {
+    // A leaf at the bottom of a stack: its return address is 0. Only when
+    // nothing above qualifies: a zeroed home area of a frame-pointer
+    // function looks the same.
+    if (absl::StatusOr<uint64_t> at_rsp = memory.ReadU64(rsp); at_rsp.ok() && *at_rsp == 0) {
+      return as_leaf(Candidate{rsp, 0, false});
+    }
+    return std::nullopt;
+  }
   RecoveredCaller out;
   out.context.SetRip(nearest->return_address);
   out.context.SetRsp(nearest->slot + 8);

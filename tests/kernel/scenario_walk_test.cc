@@ -134,12 +134,10 @@ TEST(ScenarioWalkTest, DriversWithoutPdbAndWithoutPdata) { ExpectWalksMatchTruth
 TEST(ScenarioWalkTest, PlantedReturnAddressesAreSkipped) { ExpectWalksMatchTruth("fake_returns"); }
 
 // Adversarial: FpLoopInner's saved RBP points at itself, so the frame-pointer step from
-// FpLoopOuter (no .pdata) only repeats FpLoopOuter's frame. Needs: in a function without
-// .pdata, a zero at [RSP] not taken as the end of the stack (FpLoopOuter zeroed its
-// home area: the walker now ends with rip_zero after frame 3, FpLoopOuter) when the
-// RBP chain loops, and the stack scan from FpLoopOuter's Child-SP, which finds the
-// return into rsham!HamLoop right after its CALL.
-TEST(ScenarioWalkTest, DISABLED_FramePointerLoopIsLeftByTheScan) { ExpectWalksMatchTruth("fp_loop"); }
+// FpLoopOuter (no .pdata) is refused (RBP below RSP), and the zero at its [RSP] (its
+// zeroed home area) must not be taken for the end of the stack: the scan from
+// FpLoopOuter's Child-SP finds the return into rsham!HamLoop right after its CALL.
+TEST(ScenarioWalkTest, FramePointerLoopIsLeftByTheScan) { ExpectWalksMatchTruth("fp_loop"); }
 
 // The adversarial rule for every scenario: no false frame, and an end.
 TEST(ScenarioWalkTest, NoWalkProducesAFrameTheTruthLacks) {
