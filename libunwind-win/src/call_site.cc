@@ -19,9 +19,13 @@ constexpr size_t kMinCallLength = 2;
 // The `kMaxCallLength` bytes before `va` into `out` (memory first, then the
 // image). False when neither has them all.
 bool CodeBefore(uint64_t va, const Module& module, const MemoryReader& memory,
-                std::array<uint8_t, kMaxCallLength>& out) {
+                std::array<uint8_t, kMaxCallLength>& out, bool& from_memory) {
+  from_memory = false;
   if (va < module.base + kMaxCallLength) return false;
-  if (memory.Read(va - kMaxCallLength, out).ok()) return true;
+  if (memory.Read(va - kMaxCallLength, out).ok()) {
+    from_memory = true;
+    return true;
+  }
   const std::span<const uint8_t> bytes =
       module.image->BytesAt(static_cast<uint32_t>(va - kMaxCallLength - module.base),
                             kMaxCallLength);
@@ -41,7 +45,8 @@ std::optional<CallSite> CallBefore(uint64_t return_address, const MemoryReader& 
     return std::nullopt;
   }
   std::array<uint8_t, kMaxCallLength> code;
-  if (!CodeBefore(return_address, *module, memory, code)) return std::nullopt;
+  bool from_memory = false;
+  if (!CodeBefore(return_address, *module, memory, code, from_memory)) return std::nullopt;
 
   ZydisDecoder decoder;
   if (!ZYAN_SUCCESS(
@@ -74,7 +79,26 @@ std::optional<CallSite> CallBefore(uint64_t return_address, const MemoryReader& 
     if (site.target) return site;
     if (!best) best = site;
   }
-  return best;
+  if (best || from_memory) return best;
+  // Windows 10 rewrites a driver's import calls when it loads it: the 6-byte
+  // `call [rip+__imp_X]` of the file becomes a 5-byte direct call and a
+  // filler byte, so the return address lies one byte before the end of the
+  // call as the file has it (docs/kernel-dumps.md). Without the code pages in
+  // memory, the file's FF 15 starting 5 bytes back stands for that call.
+  const std::span<const uint8_t> file = module->image->BytesAt(
+      static_cast<uint32_t>(return_address - 5 - module->base), 6);
+  if (file.size() == 6 && file[0] == 0xff && file[1] == 0x15) {
+    int32_t disp;
+    std::memcpy(&disp, file.data() + 2, 4);
+    CallSite site;
+    site.address = return_address - 5;
+    site.length = 5;
+    absl::StatusOr<uint64_t> slot =
+        memory.ReadU64(return_address + 1 + static_cast<uint64_t>(static_cast<int64_t>(disp)));
+    if (slot.ok()) site.target = *slot;
+    return site;
+  }
+  return std::nullopt;
 }
 
 }  // namespace restack::unwind

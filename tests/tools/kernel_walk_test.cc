@@ -13,6 +13,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/exit_code.h"
+#include "common/dump_target.h"
+#include "common/input_file.h"
+#include "restack/unwind/call_site.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "restack/dump/kernel_dump.h"
@@ -91,6 +94,11 @@ TEST(KernelWalkTest, FaultContextWalksThroughAmdppmAndWdfToNtoskrnl) {
   // Each caller frame: its RIP is the value in the slot below its Child-SP,
   // and the real image has a CALL ending right there.
   const sym::ImageLocator locator({kStore});
+  absl::StatusOr<InputFile> input = OpenInput(kTriage);
+  ASSERT_TRUE(input.ok()) << input.status();
+  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+      OpenDumpTarget(input->bytes, input->owner, input->name, locator);
+  ASSERT_TRUE(target.ok()) << target.status();
   for (size_t i = 1; i < frames.size(); ++i) {
     SCOPED_TRACE(absl::StrFormat("frame %u %s", i, frames[i]["call_site"].get<std::string>()));
     const uint64_t rip = Hex(frames[i]["rip"]);
@@ -106,6 +114,9 @@ TEST(KernelWalkTest, FaultContextWalksThroughAmdppmAndWdfToNtoskrnl) {
     if (!image.ok()) continue;  // ntoskrnl.exe: not in the store
     EXPECT_TRUE(CallEndsAt(**image, static_cast<uint32_t>(rip - m->base)));
     EXPECT_EQ(frames[i]["trust"], "unwind_info");
+    // The walker's own CALL check (its fallbacks' test of a return address)
+    // accepts every one, the shortened import calls included.
+    EXPECT_TRUE(unwind::CallBefore(rip, *(*target)->memory, (*target)->modules).has_value());
   }
 }
 

@@ -26,7 +26,9 @@ struct CallSite {
 // The CALL ending exactly at `return_address`, or nullopt. Code bytes come
 // from target memory, else from the module's image (a triage dump rarely
 // holds code pages). Only addresses inside an executable section of a module
-// whose image is held can qualify.
+// whose image is held can qualify. From the file, an import call that Windows
+// 10 shortened at load (file: FF 15 disp32 ending one byte after the return
+// address) counts as the 5-byte call it became.
 std::optional<CallSite> CallBefore(uint64_t return_address, const MemoryReader& memory,
                                    const ModuleMap& modules);
 
