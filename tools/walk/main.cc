@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/dump_batch.h"
 #include "common/exit_code.h"
 #include "common/usage.h"
 #include "walk.h"
@@ -27,12 +28,16 @@ ABSL_FLAG(bool, registers, false, "with --json: the known registers' values per 
 ABSL_FLAG(int, max_frames, 1024, "stop a stack after this many frames");
 ABSL_FLAG(bool, verbose, false, "list every module whose image was not found or did not match");
 ABSL_FLAG(bool, all_cpus, false, "kernel dumps: every processor (as --all)");
+ABSL_FLAG(int, j, 0, "dumps walked at once (0: one per hardware thread)");
+ABSL_FLAG(std::string, list, "", "a file of dump paths, one per line ('-': stdin)");
 ABSL_FLAG(std::string, format, "kn", "text form: kn (numbered), kv (WinDbg kv, with Args to Child), kc (call sites)");
 
 int main(int argc, char** argv) {
   constexpr char kUsage[] =
       "restack-walk: walks the stacks of Windows x64 user minidumps and kernel dumps\n\n"
       "usage: restack-walk [flags] DUMP...   ('-' reads a dump from stdin)\n\n"
+      "DUMP: a file, a directory (its *.dmp files) or a glob pattern ('crashes/*.dmp');\n"
+      "many dumps are walked in parallel and printed in the order given\n\n"
       "flags:\n"
       "  --images ROOTS     ';'-separated symbol-store roots or plain directories holding\n"
       "                     the images (default: $_NT_EXECUTABLE_IMAGE_PATH)\n"
@@ -58,12 +63,18 @@ int main(int argc, char** argv) {
       "  --json             JSON Lines, one object per stack (docs/tools.md)\n"
       "  --registers        with --json: the known registers' values per frame\n"
       "  --max_frames N     stop a stack after N frames (default 1024)\n"
-      "  --verbose          list every module whose image was not found\n\n"
+      "  --verbose          list every module whose image was not found\n"
+      "  -j N               dumps walked at once (default: one per hardware thread);\n"
+      "                     progress on stderr when it is a terminal\n"
+      "  --list FILE        also walk the dumps listed in FILE, one path per line\n"
+      "                     ('-': standard input)\n\n"
       "exit: 0 complete, 1 error, 2 usage, 3 printed but incomplete\n\n"
       "example:\n"
       "  restack-walk --images tests/fixtures/store tests/fixtures/wine/exception.dmp\n"
       "  restack-walk --sympath 'srv*../shared/real/symbols' --cxr 0xffff850429891720 \\\n"
       "      ../shared/real/dumps/triage_x64.dmp\n"
+      "  restack-walk -j 2 --json --sympath 'srv*tests/fixtures/kernel/store' \\\n"
+      "      'tests/fixtures/kernel/scenarios/*.triage.dmp'\n"
       "  restack-walk --format kv --all_cpus --images ../shared/real/symbols \\\n"
       "      ../shared/real/dumps/triage_x64.dmp\n";
   if (restack::tools::HandleHelp(argc, argv, kUsage)) return restack::tools::kExitOk;
@@ -71,7 +82,7 @@ int main(int argc, char** argv) {
                                   {"all", "header", "json", "registers", "verbose", "raw_names",
                                    "no_inlines", "all_cpus"},
                                   {"images", "sympath", "thread", "cpu", "cxr", "max_frames",
-                                   "format"})) {
+                                   "format", "j", "list"})) {
     return restack::tools::kExitUsage;
   }
   absl::SetProgramUsageMessage(kUsage);
@@ -90,6 +101,9 @@ int main(int argc, char** argv) {
   options.raw_names = absl::GetFlag(FLAGS_raw_names);
   options.inlines = !absl::GetFlag(FLAGS_no_inlines);
   options.all_threads = absl::GetFlag(FLAGS_all) || absl::GetFlag(FLAGS_all_cpus);
+  options.list = absl::GetFlag(FLAGS_list);
+  options.jobs = absl::GetFlag(FLAGS_j) > 0 ? absl::GetFlag(FLAGS_j) : restack::tools::DefaultJobs();
+  options.progress = restack::tools::StderrIsTerminal();
   if (std::optional<restack::tools::StackFormat> f =
           restack::tools::ParseStackFormat(absl::GetFlag(FLAGS_format))) {
     options.format = *f;
@@ -129,7 +143,7 @@ int main(int argc, char** argv) {
                  "another\n";
     return restack::tools::kExitUsage;
   }
-  if (options.dumps.empty()) {
+  if (options.dumps.empty() && options.list.empty()) {
     std::cerr << "restack-walk: no dump given (see --help)\n";
     return restack::tools::kExitUsage;
   }

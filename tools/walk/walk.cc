@@ -1,8 +1,14 @@
 // walk.cc - restack-walk: open each dump, pick the contexts, walk, print
 #include "walk.h"
 
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/dump_batch.h"
 #include "common/dump_target.h"
 #include "common/exit_code.h"
 #include "common/frame_symbols.h"
@@ -99,6 +105,117 @@ std::vector<StackStart> KernelStacks(const dump::KernelDump& dump,
   return out;
 }
 
+
+// Walks one dump's stacks into `out`, its messages into `err`; returns the
+// exit code it deserves alone.
+int WalkOneDump(const std::string& path, const WalkToolOptions& options,
+                const sym::ImageLocator& locator, FrameSymbolizer& symbolizer, std::ostream& out,
+                std::ostream& err) {
+  int rc = kExitOk;
+  auto worsen = [&rc](int code) {
+    if (code == kExitError || rc == kExitOk) rc = code;
+  };
+  absl::StatusOr<InputFile> input = OpenInput(path);
+  if (!input.ok()) {
+    err << "restack-walk: " << input.status().message() << "\n";
+    worsen(kExitError);
+    return rc;
+  }
+  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+      OpenDumpTarget(input->bytes, input->owner, input->name, locator);
+  if (!target.ok()) {
+    err << "restack-walk: " << target.status().message() << "\n";
+    worsen(kExitError);
+    return rc;
+  }
+  const DumpTarget& t = **target;
+  for (const dump::Warning& w : t.dump_warnings()) {
+    err << "restack-walk: warning: " << w.what << "\n";
+    worsen(kExitPartial);
+  }
+  for (const std::string& e : t.module_errors) {
+    err << "restack-walk: warning: " << input->name << ": " << e << "\n";
+    worsen(kExitPartial);
+  }
+  // Modules without images matter only where a stack needs them, and each
+  // walk says so; --verbose lists them all up front.
+  if (options.verbose) {
+    for (const std::string& w : t.warnings) {
+      err << "restack-walk: warning: " << input->name << ": " << w << "\n";
+    }
+  }
+  std::vector<StackStart> stacks;
+  if (options.cxr) {
+    absl::StatusOr<dump::X64Context> context = ReadContextRecord(t, *options.cxr);
+    if (!context.ok()) {
+      err << "restack-walk: --cxr: " << context.status().message() << "\n";
+      worsen(kExitError);
+      return rc;
+    }
+    StackStart s;
+    s.origin.dump = input->name;
+    s.origin.context = "cxr";
+    s.origin.cxr = *options.cxr;
+    s.context = *std::move(context);
+    stacks.push_back(std::move(s));
+  } else if (t.minidump) {
+    if (options.cpu || options.header_context) {
+      err << "restack-walk: " << input->name << ": --cpu and --header apply to kernel dumps\n";
+      worsen(kExitUsage);
+      return rc;
+    }
+    stacks = MinidumpStacks(*t.minidump, options);
+  } else {
+    if (options.thread_id) {
+      err << "restack-walk: " << input->name
+          << ": --thread applies to user minidumps (kernel dumps: --cpu)\n";
+      worsen(kExitUsage);
+      return rc;
+    }
+    stacks = KernelStacks(*t.kernel, options);
+  }
+  if (stacks.empty()) {
+    std::string what = options.thread_id ? absl::StrFormat("no thread with id 0x%x", *options.thread_id)
+                       : options.cpu     ? absl::StrFormat("no context for processor %u", *options.cpu)
+                                         : "no threads";
+    err << "restack-walk: " << input->name << ": " << what << "\n";
+    worsen(kExitError);
+    return rc;
+  }
+  for (const StackStart& s : stacks) {
+    if (!s.context) {
+      err << "restack-walk: warning: " << input->name << ": " << StackTitle(s.origin)
+          << ": no context\n";
+      worsen(kExitPartial);
+      continue;
+    }
+    unwind::WalkOptions walk_options;
+    walk_options.max_frames = options.max_frames;
+    walk_options.stacks = s.bounds;
+    unwind::StackWalk walk =
+        unwind::WalkStack(ToRegisterContext(*s.context), *t.memory, t.modules, walk_options);
+    std::vector<FrameSymbol> symbols;
+    for (size_t i = 0; i < walk.frames.size(); ++i) symbols.push_back(symbolizer.Symbolize(walk, i));
+    for (const std::string& m : symbolizer.TakeMessages()) {
+      err << "restack-walk: warning: " << input->name << ": " << m << "\n";
+    }
+    if (options.json) {
+      out << JsonLine(StackToJson(s.origin, walk, {options.registers}, &symbols)) << "\n";
+    } else {
+      PrintStack(s.origin, walk, options.format, t.memory.get(), out, &symbols);
+      out << "\n";
+    }
+    if (!unwind::IsCompleteEnd(walk.end)) worsen(kExitPartial);
+  }
+  return rc;
+}
+
+// One dump's output, kept until its turn to be printed.
+struct DumpOutput {
+  int rc = kExitOk;
+  std::string out, err;
+};
+
 }  // namespace
 
 int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err) {
@@ -111,100 +228,53 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
   if (!setup) return kExitUsage;
   const sym::ImageLocator locator(setup->image_roots);
   FrameSymbolizer symbolizer(setup->resolver ? &*setup->resolver : nullptr, options.inlines);
-  for (const std::string& path : options.dumps) {
-    absl::StatusOr<InputFile> input = OpenInput(path);
-    if (!input.ok()) {
-      err << "restack-walk: " << input.status().message() << "\n";
-      worsen(kExitError);
-      continue;
+  std::vector<std::string> problems;
+  std::vector<std::string> dumps;
+  if (options.list.empty()) {
+    dumps = ExpandDumpArguments(options.dumps, nullptr, &problems);
+  } else if (options.list == "-") {
+    dumps = ExpandDumpArguments(options.dumps, &std::cin, &problems);
+  } else {
+    std::ifstream list(options.list);
+    if (!list) {
+      err << "restack-walk: --list " << options.list << ": cannot be read\n";
+      return kExitError;
     }
-    absl::StatusOr<std::unique_ptr<DumpTarget>> target =
-        OpenDumpTarget(input->bytes, input->owner, input->name, locator);
-    if (!target.ok()) {
-      err << "restack-walk: " << target.status().message() << "\n";
-      worsen(kExitError);
-      continue;
-    }
-    const DumpTarget& t = **target;
-    for (const dump::Warning& w : t.dump_warnings()) {
-      err << "restack-walk: warning: " << w.what << "\n";
-      worsen(kExitPartial);
-    }
-    for (const std::string& e : t.module_errors) {
-      err << "restack-walk: warning: " << input->name << ": " << e << "\n";
-      worsen(kExitPartial);
-    }
-    // Modules without images matter only where a stack needs them, and each
-    // walk says so; --verbose lists them all up front.
-    if (options.verbose) {
-      for (const std::string& w : t.warnings) {
-        err << "restack-walk: warning: " << input->name << ": " << w << "\n";
-      }
-    }
-    std::vector<StackStart> stacks;
-    if (options.cxr) {
-      absl::StatusOr<dump::X64Context> context = ReadContextRecord(t, *options.cxr);
-      if (!context.ok()) {
-        err << "restack-walk: --cxr: " << context.status().message() << "\n";
-        worsen(kExitError);
-        continue;
-      }
-      StackStart s;
-      s.origin.dump = input->name;
-      s.origin.context = "cxr";
-      s.origin.cxr = *options.cxr;
-      s.context = *std::move(context);
-      stacks.push_back(std::move(s));
-    } else if (t.minidump) {
-      if (options.cpu || options.header_context) {
-        err << "restack-walk: " << input->name << ": --cpu and --header apply to kernel dumps\n";
-        worsen(kExitUsage);
-        continue;
-      }
-      stacks = MinidumpStacks(*t.minidump, options);
-    } else {
-      if (options.thread_id) {
-        err << "restack-walk: " << input->name
-            << ": --thread applies to user minidumps (kernel dumps: --cpu)\n";
-        worsen(kExitUsage);
-        continue;
-      }
-      stacks = KernelStacks(*t.kernel, options);
-    }
-    if (stacks.empty()) {
-      std::string what = options.thread_id ? absl::StrFormat("no thread with id 0x%x", *options.thread_id)
-                         : options.cpu     ? absl::StrFormat("no context for processor %u", *options.cpu)
-                                           : "no threads";
-      err << "restack-walk: " << input->name << ": " << what << "\n";
-      worsen(kExitError);
-      continue;
-    }
-    for (const StackStart& s : stacks) {
-      if (!s.context) {
-        err << "restack-walk: warning: " << input->name << ": " << StackTitle(s.origin)
-            << ": no context\n";
-        worsen(kExitPartial);
-        continue;
-      }
-      unwind::WalkOptions walk_options;
-      walk_options.max_frames = options.max_frames;
-      walk_options.stacks = s.bounds;
-      unwind::StackWalk walk =
-          unwind::WalkStack(ToRegisterContext(*s.context), *t.memory, t.modules, walk_options);
-      std::vector<FrameSymbol> symbols;
-      for (size_t i = 0; i < walk.frames.size(); ++i) symbols.push_back(symbolizer.Symbolize(walk, i));
-      for (const std::string& m : symbolizer.TakeMessages()) {
-        err << "restack-walk: warning: " << input->name << ": " << m << "\n";
-      }
-      if (options.json) {
-        out << JsonLine(StackToJson(s.origin, walk, {options.registers}, &symbols)) << "\n";
-      } else {
-        PrintStack(s.origin, walk, options.format, t.memory.get(), out, &symbols);
-        out << "\n";
-      }
-      if (!unwind::IsCompleteEnd(walk.end)) worsen(kExitPartial);
-    }
+    dumps = ExpandDumpArguments(options.dumps, &list, &problems);
   }
+  for (const std::string& p : problems) {
+    err << "restack-walk: " << p << "\n";
+    worsen(kExitError);
+  }
+  const int jobs = std::max(1, options.jobs);
+  // A single dump uses the symbol setup above; in a batch each dump loads its
+  // own (a SymbolResolver is not shared between threads), so that every dump
+  // reports its own missing symbols and -j N prints what -j 1 prints.
+  std::function<DumpOutput(size_t)> work = [&](size_t i) {
+    DumpOutput o;
+    std::ostringstream dump_out, dump_err;
+    if (dumps.size() == 1) {
+      o.rc = WalkOneDump(dumps[i], options, locator, symbolizer, dump_out, dump_err);
+    } else {
+      std::ostringstream quiet;  // the symbol path was checked above
+      std::optional<SymbolSetup> own = MakeSymbolSetup(
+          "restack-walk", options.sympath, options.image_paths, options.raw_names, false, quiet);
+      FrameSymbolizer own_symbolizer(own && own->resolver ? &*own->resolver : nullptr,
+                                     options.inlines);
+      o.rc = WalkOneDump(dumps[i], options, locator, own_symbolizer, dump_out, dump_err);
+    }
+    o.out = dump_out.str();
+    o.err = dump_err.str();
+    return o;
+  };
+  std::function<void(size_t, DumpOutput&)> emit = [&](size_t, DumpOutput& o) {
+    out << o.out;
+    out.flush();
+    err << o.err;
+    worsen(o.rc);
+  };
+  std::function<std::string(size_t)> label = [&](size_t i) { return dumps[i]; };
+  RunInOrder<DumpOutput>(dumps.size(), jobs, work, emit, options.progress ? &err : nullptr, label);
   return rc;
 }
 

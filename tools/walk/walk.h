@@ -29,6 +29,11 @@ struct WalkToolOptions {
   bool registers = false;                // JSON: register values per frame
   size_t max_frames = 1024;
   bool verbose = false;                  // also report modules whose image is missing
+  // More dumps: `dumps` may hold directories and glob patterns
+  // (ExpandDumpArguments); `list` names a file of paths ("-": stdin).
+  std::string list;
+  int jobs = 1;           // dumps walked at once; output stays in input order
+  bool progress = false;  // "[k/n] dump" on `err` (main.cc: when stderr is a terminal)
 };
 
 // Runs the tool; returns an ExitCode (exit_code.h). Errors go to `err` as
