@@ -16,7 +16,8 @@ void Usage(std::ostream& out) {
   out << "restack: Windows x64 stacks from crash dumps\n\n"
          "usage: restack TOOL [args...]   runs restack-TOOL with the args\n"
          "tools: walk (dump -> stacks), info (dump or image summary),\n"
-         "       sym (re-resolve stack text); diff and blame as they are installed\n\n"
+         "       sym (re-resolve stack text), diff (compare stacks),\n"
+         "       blame (probable culprit, !analyze-style)\n\n"
          "example:\n"
          "  restack walk --images tests/fixtures/store tests/fixtures/wine/cold_chunk.dmp\n";
 }
