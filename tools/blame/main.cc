@@ -9,6 +9,7 @@
 #include "blame/blame.h"
 #include "common/dump_batch.h"
 #include "common/exit_code.h"
+#include "common/symbol_setup.h"
 #include "common/usage.h"
 #include "walk/walk.h"
 
@@ -78,14 +79,10 @@ int main(int argc, char** argv) {
     }
     options.bugcheck = code;
   }
-  options.sympath = absl::GetFlag(FLAGS_sympath);
-  if (options.sympath.empty() && std::getenv("_NT_SYMBOL_PATH") != nullptr) {
-    options.sympath = std::getenv("_NT_SYMBOL_PATH");
-  }
-  std::string images = absl::GetFlag(FLAGS_images);
-  if (images.empty() && std::getenv("_NT_EXECUTABLE_IMAGE_PATH") != nullptr) {
-    images = std::getenv("_NT_EXECUTABLE_IMAGE_PATH");
-  }
+  options.sympath =
+      restack::tools::FlagOrEnvironment(absl::GetFlag(FLAGS_sympath), "_NT_SYMBOL_PATH");
+  const std::string images =
+      restack::tools::FlagOrEnvironment(absl::GetFlag(FLAGS_images), "_NT_EXECUTABLE_IMAGE_PATH");
   options.image_paths = restack::tools::SplitPathList(images);
   options.json = absl::GetFlag(FLAGS_json);
   options.list = absl::GetFlag(FLAGS_list);

@@ -1,6 +1,8 @@
 // symbol_setup.cc - one reading of --sympath for every tool
 #include "common/symbol_setup.h"
 
+#include <cstdlib>
+
 namespace restack::tools {
 
 std::optional<SymbolSetup> MakeSymbolSetup(std::string_view tool, const std::string& sympath,
@@ -22,6 +24,12 @@ std::optional<SymbolSetup> MakeSymbolSetup(std::string_view tool, const std::str
     setup.resolver.emplace(sym::SymbolPath{}, options);
   }
   return setup;
+}
+
+std::string FlagOrEnvironment(const std::string& flag, const char* variable) {
+  if (!flag.empty()) return flag;
+  const char* value = std::getenv(variable);
+  return value != nullptr ? std::string(value) : std::string();
 }
 
 }  // namespace restack::tools

@@ -19,6 +19,10 @@ struct SymbolSetup {
   std::optional<sym::SymbolResolver> resolver;  // unset without a symbol path (unless asked)
 };
 
+// The flag's value, or else the environment variable's (WinDbg's
+// _NT_SYMBOL_PATH, _NT_EXECUTABLE_IMAGE_PATH), or else "".
+std::string FlagOrEnvironment(const std::string& flag, const char* variable);
+
 // Parses `sympath` (may be empty); prints its warnings as "<tool>: warning: ...".
 // `always_resolver`: build a resolver even without a symbol path (PDBs next to
 // images, exports). nullopt after printing "<tool>: --sympath: ..." on bad text.

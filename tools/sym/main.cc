@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "common/exit_code.h"
+#include "common/symbol_setup.h"
 #include "common/usage.h"
 #include "sym/sym.h"
 #include "walk/walk.h"
@@ -69,14 +70,10 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   restack::tools::SymToolOptions options;
   options.inputs.assign(args.begin() + 1, args.end());
-  options.sympath = absl::GetFlag(FLAGS_sympath);
-  if (options.sympath.empty() && std::getenv("_NT_SYMBOL_PATH") != nullptr) {
-    options.sympath = std::getenv("_NT_SYMBOL_PATH");
-  }
-  std::string images = absl::GetFlag(FLAGS_images);
-  if (images.empty() && std::getenv("_NT_EXECUTABLE_IMAGE_PATH") != nullptr) {
-    images = std::getenv("_NT_EXECUTABLE_IMAGE_PATH");
-  }
+  options.sympath =
+      restack::tools::FlagOrEnvironment(absl::GetFlag(FLAGS_sympath), "_NT_SYMBOL_PATH");
+  const std::string images =
+      restack::tools::FlagOrEnvironment(absl::GetFlag(FLAGS_images), "_NT_EXECUTABLE_IMAGE_PATH");
   options.image_paths = restack::tools::SplitPathList(images);
   options.image_files = absl::GetFlag(FLAGS_image);
   options.loads = absl::GetFlag(FLAGS_load);

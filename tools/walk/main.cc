@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "common/dump_batch.h"
 #include "common/exit_code.h"
+#include "common/symbol_setup.h"
 #include "common/usage.h"
 #include "walk.h"
 
@@ -89,15 +90,11 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   restack::tools::WalkToolOptions options;
   options.dumps.assign(args.begin() + 1, args.end());
-  std::string images = absl::GetFlag(FLAGS_images);
-  if (images.empty() && std::getenv("_NT_EXECUTABLE_IMAGE_PATH") != nullptr) {
-    images = std::getenv("_NT_EXECUTABLE_IMAGE_PATH");
-  }
+  const std::string images =
+      restack::tools::FlagOrEnvironment(absl::GetFlag(FLAGS_images), "_NT_EXECUTABLE_IMAGE_PATH");
   options.image_paths = restack::tools::SplitPathList(images);
-  options.sympath = absl::GetFlag(FLAGS_sympath);
-  if (options.sympath.empty() && std::getenv("_NT_SYMBOL_PATH") != nullptr) {
-    options.sympath = std::getenv("_NT_SYMBOL_PATH");
-  }
+  options.sympath =
+      restack::tools::FlagOrEnvironment(absl::GetFlag(FLAGS_sympath), "_NT_SYMBOL_PATH");
   options.raw_names = absl::GetFlag(FLAGS_raw_names);
   options.inlines = !absl::GetFlag(FLAGS_no_inlines);
   options.all_threads = absl::GetFlag(FLAGS_all) || absl::GetFlag(FLAGS_all_cpus);
