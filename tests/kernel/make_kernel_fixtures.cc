@@ -7,7 +7,6 @@
 // scenario (default: all) OUT_DIR gets <name>.truth.json, <name>.full.dmp,
 // <name>.bitmap.dmp and <name>.triage.dmp. Exit status 1 on any failure.
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -16,12 +15,6 @@
 #include "tests/support/scenario_truth.h"
 
 namespace {
-
-bool WriteFile(const std::string& path, const void* data, size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  return static_cast<bool>(out);
-}
 
 int Run(const std::string& fixtures, const std::string& out_dir,
         const restack::test::KernelScenarioSpec& spec) {
@@ -37,17 +30,15 @@ int Run(const std::string& fixtures, const std::string& out_dir,
     std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), dumps.status().ToString().c_str());
     return 1;
   }
-  const std::string json = TruthToJson(run->truth);
-  if (!WriteFile(out_dir + "/" + spec.name + ".truth.json", json.data(), json.size())) return 1;
-  std::printf("%-13s %2zu frames, %zu decoys, %llu instructions;", spec.name.c_str(),
-              run->truth.frames.size(), run->truth.decoys.size(),
-              static_cast<unsigned long long>(run->truth.instructions));
-  for (const auto& [kind, bytes] : *dumps) {
-    const std::string& file = run->truth.dumps.at(kind);
-    if (!WriteFile(out_dir + "/" + file, bytes.data(), bytes.size())) return 1;
-    std::printf(" %s %zu", kind.c_str(), bytes.size());
+  absl::StatusOr<std::string> written =
+      WriteScenarioFiles(out_dir, spec.name + ".truth.json", run->truth, *dumps);
+  if (!written.ok()) {
+    std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), written.status().ToString().c_str());
+    return 1;
   }
-  std::printf("\n");
+  std::printf("%-13s %2zu frames, %zu decoys, %llu instructions;%s\n", spec.name.c_str(),
+              run->truth.frames.size(), run->truth.decoys.size(),
+              static_cast<unsigned long long>(run->truth.instructions), written->c_str());
   return 0;
 }
 

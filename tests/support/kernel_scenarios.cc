@@ -21,21 +21,12 @@ constexpr uint64_t kContextRax = 0x78, kContextRip = 0xF8;
 constexpr uint64_t kDriverObjectSize = 0x40;
 constexpr uint64_t kIoctlHamForward = 0x222007, kIoctlHamPlant = 0x22200B,
                    kIoctlHamLoop = 0x22200F;
-constexpr uint16_t kSeedBoot = 0xB007, kSeedKernel = 0xC0DE, kSeedUser = 0x05E4, kSeedIdle = 0x1D1E;
 
 constexpr const char* kGprNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                        "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 
 // Labels that name code: not string literals (a chunk's literal is data in code).
 bool IsCodeLabel(const MapSymbol& s) { return !absl::StartsWith(s.name, "??_C@"); }
-
-absl::StatusOr<uint64_t> Export(const ScenarioRunner& m, const std::string& image,
-                                const std::string& name) {
-  const LoadedImage* i = m.Image(image);
-  std::optional<uint64_t> va = i != nullptr ? i->ExportAddress(name) : std::nullopt;
-  if (!va) return absl::NotFoundError(absl::StrFormat("%s has no export %s", image, name));
-  return *va;
-}
 
 // Every live stack value that points into code and is not a truth RIP.
 std::vector<TruthDecoy> FindDecoys(const KernelScenarioRun& run) {
@@ -151,8 +142,8 @@ absl::StatusOr<std::string> KernelFixtureFiles::ImagePath(const std::string& nam
 }
 
 FixtureLabel LabelOf(const KernelScenarioRun& run, uint64_t va) {
-  const std::vector<FixtureImage>& images = KernelFixtureImages();
-  for (size_t i = 0; i < images.size(); ++i) {
+  const std::vector<FixtureImage>& images = run.images;
+  for (size_t i = 0; i < images.size() && i < run.maps.size(); ++i) {
     const LoadedImage* image = run.machine->Image(images[i].name);
     if (image == nullptr || !image->Contains(va)) continue;
     FixtureLabel out;
@@ -169,103 +160,114 @@ FixtureLabel LabelOf(const KernelScenarioRun& run, uint64_t va) {
   return {};
 }
 
-absl::StatusOr<KernelScenarioRun> RunKernelScenario(const KernelScenarioSpec& spec,
-                                                    const KernelFixtureFiles& files) {
+absl::StatusOr<uint64_t> ExportOf(const ScenarioRunner& m, const std::string& image,
+                                  const std::string& name) {
+  const LoadedImage* i = m.Image(image);
+  std::optional<uint64_t> va = i != nullptr ? i->ExportAddress(name) : std::nullopt;
+  if (!va) return absl::NotFoundError(absl::StrFormat("%s has no export %s", image, name));
+  return *va;
+}
+
+absl::StatusOr<KernelScenarioRun> LoadScenarioImages(const std::vector<ScenarioImageSource>& sources,
+                                                     std::vector<StackSegment> stacks) {
   KernelScenarioRun run;
   std::vector<LoadedImage> images;
-  for (const FixtureImage& fi : KernelFixtureImages()) {
-    absl::StatusOr<std::string> path = files.ImagePath(fi.name);
-    if (!path.ok()) return path.status();
-    absl::StatusOr<std::vector<uint8_t>> bytes = ReadFileBytes(*path);
+  for (const ScenarioImageSource& source : sources) {
+    absl::StatusOr<std::vector<uint8_t>> bytes = ReadFileBytes(source.path);
     if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<LoadedImage> image = LoadImage(*bytes, fi.name, fi.base);
+    absl::StatusOr<LoadedImage> image = LoadImage(*bytes, source.image.name, source.image.base);
     if (!image.ok()) return image.status();
     images.push_back(*std::move(image));
-    const std::string stem = fi.name.substr(0, fi.name.rfind('.'));
-    absl::StatusOr<LinkMap> map = ReadLinkMap(files.maps + "/" + stem + ".map");
+    absl::StatusOr<LinkMap> map = ReadLinkMap(source.map);
     if (!map.ok()) return map.status();
     run.maps.push_back(*std::move(map));
+    run.images.push_back(source.image);
   }
   if (absl::Status st = BindImports(images); !st.ok()) return st;
   absl::StatusOr<std::unique_ptr<ScenarioRunner>> machine =
-      ScenarioRunner::Create(std::move(images), KernelFixtureStacks());
+      ScenarioRunner::Create(std::move(images), std::move(stacks));
   if (!machine.ok()) return machine.status();
   run.machine = *std::move(machine);
-  ScenarioRunner& m = *run.machine;
+  return run;
+}
 
-  // The kernel's per-processor data: the stacks KiSystemCall64, KxRetireDpcList and
-  // KeExpandKernelStackAndCallout switch to.
-  absl::StatusOr<uint64_t> prcb = Export(m, "rsnt.exe", "RsPrcb");
-  absl::StatusOr<uint64_t> drivers = Export(m, "rsnt.exe", "RsDriverObjects");
-  absl::StatusOr<uint64_t> syscall = Export(m, "rsnt.exe", "KiSystemCall64");
-  absl::StatusOr<uint64_t> bugcheck = Export(m, "rsnt.exe", "KeBugCheckEx");
-  absl::StatusOr<uint64_t> idle = Export(m, "rsnt.exe", "KiIdleLoop");
-  absl::StatusOr<uint64_t> thread_start = Export(m, "rsnt.exe", "RsThreadStart");
-  for (const auto* s : {&prcb, &drivers, &syscall, &bugcheck, &idle, &thread_start}) {
+absl::StatusOr<uint64_t> SetUpFixtureKernel(ScenarioRunner& m, const std::string& kernel) {
+  absl::StatusOr<uint64_t> prcb = ExportOf(m, kernel, "RsPrcb");
+  absl::StatusOr<uint64_t> syscall = ExportOf(m, kernel, "KiSystemCall64");
+  absl::StatusOr<uint64_t> bugcheck = ExportOf(m, kernel, "KeBugCheckEx");
+  for (const auto* s : {&prcb, &syscall, &bugcheck}) {
     if (!s->ok()) return s->status();
   }
+  // The stacks KiSystemCall64, KxRetireDpcList and KeExpandKernelStackAndCallout switch to.
   for (const auto& [field, stack] : {std::pair{kPrcbRspBase, "kernel"}, {kPrcbDpcStack, "dpc"},
                                      {kPrcbExpandStack, "expand"}}) {
-    if (absl::Status st = m.WriteU64(*prcb + field, m.Stack(stack)->base); !st.ok()) return st;
+    const StackSegment* segment = m.Stack(stack);
+    if (segment == nullptr) {
+      if (field == kPrcbRspBase) return absl::NotFoundError("no \"kernel\" stack");
+      continue;
+    }
+    if (absl::Status st = m.WriteU64(*prcb + field, segment->base); !st.ok()) return st;
   }
   m.set_syscall_entry(*syscall);
   m.set_bugcheck(*bugcheck);
+  return *prcb;
+}
 
-  // Boot: each driver's DriverEntry(&RsDriverObjects[slot], NULL), in slot order.
-  const std::pair<const char*, uint64_t> slots[] = {{"rsdrv.sys", 0}, {"rsham.sys", 1}, {"rsfpo.sys", 2}};
-  for (const auto& [name, slot] : slots) {
-    const LoadedImage* driver = m.Image(name);
-    ThreadStart boot{driver->base + driver->entry_rva, {*drivers + kDriverObjectSize * slot, 0, 0, 0},
+absl::Status RunDriverEntries(ScenarioRunner& m, const std::vector<DriverEntryCall>& calls) {
+  for (const DriverEntryCall& call : calls) {
+    const LoadedImage* driver = m.Image(call.image);
+    if (driver == nullptr) return absl::NotFoundError("no image " + call.image);
+    ThreadStart boot{driver->base + driver->entry_rva, {call.object, call.argument, 0, 0},
                      "kernel", kSeedBoot};
     absl::StatusOr<uint64_t> status = m.Call(boot);
     if (!status.ok()) return status.status();
     if (static_cast<uint32_t>(*status) != 0) {
-      return absl::InternalError(absl::StrFormat("%s!DriverEntry returned 0x%x", name, *status));
+      return absl::InternalError(
+          absl::StrFormat("%s!DriverEntry returned 0x%x", call.image, *status));
     }
   }
+  return absl::OkStatus();
+}
 
-  // The other processor: halted in KiIdleLoop on the idle stack.
-  absl::StatusOr<CpuContext> other = m.RunToHalt({*idle, {}, "idle", kSeedIdle});
+absl::Status RunIdleProcessor(KernelScenarioRun& run, const std::string& kernel) {
+  absl::StatusOr<uint64_t> idle = ExportOf(*run.machine, kernel, "KiIdleLoop");
+  if (!idle.ok()) return idle.status();
+  absl::StatusOr<CpuContext> other = run.machine->RunToHalt({*idle, {}, "idle", kSeedIdle});
   if (!other.ok()) return other.status();
   run.other_context = *other;
+  return absl::OkStatus();
+}
 
-  // The scenario.
-  ThreadStart start;
-  if (spec.user_thread) {
-    const LoadedImage* app = m.Image("rsapp.exe");
-    start = {app->base + app->entry_rva, {}, "user", kSeedUser};
-  } else {
-    absl::StatusOr<uint64_t> routine = Export(m, "rsnt.exe", spec.routine);
-    if (!routine.ok()) return routine.status();
-    start = {*thread_start, {*routine, spec.context, 0, 0}, "kernel", kSeedKernel};
-  }
+absl::Status RunScenarioThread(KernelScenarioRun& run, const ThreadStart& start, uint64_t prcb,
+                               const ScenarioRecord& record) {
+  ScenarioRunner& m = *run.machine;
   absl::StatusOr<BugcheckCapture> capture = m.RunToBugcheck(start);
   if (!capture.ok()) return capture.status();
   run.bugcheck_context = capture->context;
 
   // KeBugCheckEx saved its own view of the entry context: it must be the emulator's.
   for (size_t i = 0; i < 16; ++i) {
-    const std::optional<uint64_t> saved = m.ReadU64(*prcb + kPrcbContext + kContextRax + 8 * i);
+    const std::optional<uint64_t> saved = m.ReadU64(prcb + kPrcbContext + kContextRax + 8 * i);
     if (saved != capture->context.gpr[i]) {
       return absl::InternalError(absl::StrFormat(
           "KeBugCheckEx saved %s = 0x%x, the emulator had 0x%x", kGprNames[i], saved.value_or(0),
           capture->context.gpr[i]));
     }
   }
-  if (m.ReadU64(*prcb + kPrcbContext + kContextRip) != capture->context.rip) {
+  if (m.ReadU64(prcb + kPrcbContext + kContextRip) != capture->context.rip) {
     return absl::InternalError("KeBugCheckEx saved another RIP than its entry");
   }
 
   ScenarioTruth& t = run.truth;
-  t.scenario = spec.name;
-  t.description = spec.description;
+  t.scenario = record.name;
+  t.description = record.description;
   const CpuContext& c = capture->context;
   t.bugcheck_code = static_cast<uint32_t>(c.gpr[1]);
   const std::optional<uint64_t> p4 = m.ReadU64(c.rsp() + 0x28);
   t.bugcheck_parameters = {c.gpr[2], c.gpr[8], c.gpr[9], p4.value_or(0)};
-  t.processors = 2;
-  t.bugcheck_processor = spec.bugcheck_processor;
-  for (const FixtureImage& fi : KernelFixtureImages()) {
+  t.processors = record.processors;
+  t.bugcheck_processor = record.bugcheck_processor;
+  for (const FixtureImage& fi : run.images) {
     const LoadedImage* image = m.Image(fi.name);
     t.modules.push_back({image->name, image->base, image->size_of_image, image->timestamp, fi.user});
   }
@@ -284,10 +286,58 @@ absl::StatusOr<KernelScenarioRun> RunKernelScenario(const KernelScenarioSpec& sp
   }
   t.events = capture->events;
   t.instructions = capture->instructions;
-  t.dumps = {{"full", spec.name + ".full.dmp"},
-             {"bitmap", spec.name + ".bitmap.dmp"},
-             {"triage", spec.name + ".triage.dmp"}};
   t.decoys = FindDecoys(run);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KernelScenarioRun> RunKernelScenario(const KernelScenarioSpec& spec,
+                                                    const KernelFixtureFiles& files) {
+  std::vector<ScenarioImageSource> sources;
+  for (const FixtureImage& fi : KernelFixtureImages()) {
+    absl::StatusOr<std::string> path = files.ImagePath(fi.name);
+    if (!path.ok()) return path.status();
+    const std::string stem = fi.name.substr(0, fi.name.rfind('.'));
+    sources.push_back({fi, *path, files.maps + "/" + stem + ".map"});
+  }
+  absl::StatusOr<KernelScenarioRun> loaded = LoadScenarioImages(sources, KernelFixtureStacks());
+  if (!loaded.ok()) return loaded.status();
+  KernelScenarioRun run = *std::move(loaded);
+  ScenarioRunner& m = *run.machine;
+  absl::StatusOr<uint64_t> prcb = SetUpFixtureKernel(m, "rsnt.exe");
+  absl::StatusOr<uint64_t> drivers = ExportOf(m, "rsnt.exe", "RsDriverObjects");
+  absl::StatusOr<uint64_t> thread_start = ExportOf(m, "rsnt.exe", "RsThreadStart");
+  for (const auto* s : {&prcb, &drivers, &thread_start}) {
+    if (!s->ok()) return s->status();
+  }
+
+  // Boot: each driver's DriverEntry(&RsDriverObjects[slot], NULL), in slot order.
+  std::vector<DriverEntryCall> boot;
+  for (const auto& [name, slot] : {std::pair{"rsdrv.sys", 0}, {"rsham.sys", 1}, {"rsfpo.sys", 2}}) {
+    boot.push_back({name, *drivers + kDriverObjectSize * slot, 0});
+  }
+  if (absl::Status st = RunDriverEntries(m, boot); !st.ok()) return st;
+
+  // The other processor: halted in KiIdleLoop on the idle stack.
+  if (absl::Status st = RunIdleProcessor(run, "rsnt.exe"); !st.ok()) return st;
+
+  // The scenario.
+  ThreadStart start;
+  if (spec.user_thread) {
+    const LoadedImage* app = m.Image("rsapp.exe");
+    start = {app->base + app->entry_rva, {}, "user", kSeedUser};
+  } else {
+    absl::StatusOr<uint64_t> routine = ExportOf(m, "rsnt.exe", spec.routine);
+    if (!routine.ok()) return routine.status();
+    start = {*thread_start, {*routine, spec.context, 0, 0}, "kernel", kSeedKernel};
+  }
+  if (absl::Status st = RunScenarioThread(run, start, *prcb,
+                                          {spec.name, spec.description, 2, spec.bugcheck_processor});
+      !st.ok()) {
+    return st;
+  }
+  run.truth.dumps = {{"full", spec.name + ".full.dmp"},
+                     {"bitmap", spec.name + ".bitmap.dmp"},
+                     {"triage", spec.name + ".triage.dmp"}};
   return run;
 }
 

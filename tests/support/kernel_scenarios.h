@@ -74,13 +74,74 @@ struct KernelScenarioRun {
   std::unique_ptr<ScenarioRunner> machine;  // memory after KeBugCheckEx halted
   CpuContext bugcheck_context;              // at KeBugCheckEx's entry
   CpuContext other_context;                 // the other processor, halted in KiIdleLoop
-  std::vector<LinkMap> maps;                // per KernelFixtureImages() entry
+  std::vector<FixtureImage> images;         // as loaded, the kernel first
+  std::vector<LinkMap> maps;                // per `images` entry
+  // Where the dumps' KDBG, module list, KPRCBs and CONTEXTs go (scenario_dumps.h).
+  uint64_t kernel_data_va = KernelFixtureLayout::kKernelDataVa;
 };
 
 // Loads the images, runs the drivers' DriverEntry and `spec` to the bugcheck, checks
 // the context KeBugCheckEx saved against the emulator's, and names the truth frames.
 absl::StatusOr<KernelScenarioRun> RunKernelScenario(const KernelScenarioSpec& spec,
                                                     const KernelFixtureFiles& files);
+
+// ---------------------------------------------------------------- building blocks
+// RunKernelScenario's steps, for other image sets around a kernel built from the
+// fixture's rsnt.S (the bundled demo, tests/support/demo_scenarios.h).
+
+// Register seeds of the runs (ThreadStart::seed): drivers' DriverEntry, kernel and
+// user scenario threads, the idle processor.
+inline constexpr uint16_t kSeedBoot = 0xB007, kSeedKernel = 0xC0DE, kSeedUser = 0x05E4,
+                          kSeedIdle = 0x1D1E;
+
+// One image to load: its name, base and mode, its file and its lld-link map.
+struct ScenarioImageSource {
+  FixtureImage image;
+  std::string path;
+  std::string map;
+};
+
+// Loads `sources` at their bases (the kernel first), binds their imports, reads their
+// maps and maps them and `stacks` into a new machine: run.images, run.maps, run.machine.
+absl::StatusOr<KernelScenarioRun> LoadScenarioImages(const std::vector<ScenarioImageSource>& sources,
+                                                     std::vector<StackSegment> stacks);
+
+// The address of export `name` of the loaded image `image`.
+absl::StatusOr<uint64_t> ExportOf(const ScenarioRunner& m, const std::string& image,
+                                  const std::string& name);
+
+// For a kernel image built from rsnt.S: writes the stack tops into its RsPrcb (RspBase =
+// the "kernel" stack's base; DpcStack and ExpandStack = the "dpc" and "expand" stacks'
+// when the machine has them) and makes KiSystemCall64 the system-call entry and
+// KeBugCheckEx the bugcheck. Returns RsPrcb's address.
+absl::StatusOr<uint64_t> SetUpFixtureKernel(ScenarioRunner& m, const std::string& kernel);
+
+// Boot: DriverEntry(object, argument) of each image, in order, on the "kernel" stack;
+// each must return 0.
+struct DriverEntryCall {
+  std::string image;
+  uint64_t object = 0;    // the driver object (first argument)
+  uint64_t argument = 0;  // second argument (the registry path in Windows)
+};
+absl::Status RunDriverEntries(ScenarioRunner& m, const std::vector<DriverEntryCall>& calls);
+
+// The other processor: `kernel`!KiIdleLoop run on the "idle" stack until its hlt;
+// run.other_context.
+absl::Status RunIdleProcessor(KernelScenarioRun& run, const std::string& kernel);
+
+// What a truth says besides the run.
+struct ScenarioRecord {
+  std::string name;
+  std::string description;
+  uint32_t processors = 2;
+  uint32_t bugcheck_processor = 0;
+};
+
+// Runs `start` to KeBugCheckEx, checks the context KeBugCheckEx saved into the RsPrcb at
+// `prcb` against the emulator's, and fills run.truth (all but `dumps`) and
+// run.bugcheck_context.
+absl::Status RunScenarioThread(KernelScenarioRun& run, const ThreadStart& start, uint64_t prcb,
+                               const ScenarioRecord& record);
 
 // The fixture label of `va` in `run`'s images ("" outside), as truth frames are named:
 // the last map symbol at or below it (return addresses are looked up at rip − 1).

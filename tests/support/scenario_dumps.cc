@@ -2,6 +2,8 @@
 #include "tests/support/scenario_dumps.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_format.h"
 
@@ -77,11 +79,11 @@ absl::StatusOr<KernelScenario> BuildDumpScenario(const KernelScenarioRun& run) {
   s.bugcheck_code = t.bugcheck_code;
   s.bugcheck_parameters = t.bugcheck_parameters;
   s.header_context = ToSynth(run.bugcheck_context);
-  s.kernel_data_va = KernelFixtureLayout::kKernelDataVa;
+  s.kernel_data_va = run.kernel_data_va;
   s.kdbg_offsets = ScenarioKdbgOffsets();
   for (const TruthModule& mod : t.modules) {
     if (mod.user) continue;
-    const bool kernel = mod.name == "rsnt.exe";
+    const bool kernel = s.modules.empty();  // the kernel is loaded first
     const LoadedImage* image = m.Image(mod.name);
     s.modules.push_back({mod.name,
                          (kernel ? "\\SystemRoot\\system32\\" : "\\SystemRoot\\system32\\drivers\\") + mod.name,
@@ -130,10 +132,16 @@ absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> WriteScenarioDumps(
     const KernelScenarioRun& run) {
   absl::StatusOr<KernelScenario> s = BuildDumpScenario(run);
   if (!s.ok()) return s.status();
+  return WriteScenarioDumps(*s);
+}
+
+absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> WriteScenarioDumps(
+    const KernelScenario& scenario) {
   // First pass: how many frames the writer allocates (from PFN 1, contiguously).
   WriteOptions probe;
   probe.runs = {{1, 0x10000}};
-  absl::StatusOr<WrittenKernelDump> sized = WriteKernelDump(*s, KernelDumpType::kBitmapKernel, probe);
+  absl::StatusOr<WrittenKernelDump> sized =
+      WriteKernelDump(scenario, KernelDumpType::kBitmapKernel, probe);
   if (!sized.ok()) return sized.status();
   WriteOptions exact;
   exact.runs = {{1, (sized->layout.stored_pages + 7) & ~uint64_t{7}}};  // whole bitmap bytes
@@ -141,7 +149,7 @@ absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> WriteScenarioDumps(
   for (const auto& [kind, type] : {std::pair{"full", KernelDumpType::kFull},
                                    {"bitmap", KernelDumpType::kBitmapKernel},
                                    {"triage", KernelDumpType::kTriage}}) {
-    absl::StatusOr<std::vector<uint8_t>> bytes = Write(*s, type, exact);
+    absl::StatusOr<std::vector<uint8_t>> bytes = Write(scenario, type, exact);
     if (!bytes.ok()) {
       return absl::Status(bytes.status().code(),
                           absl::StrFormat("%s dump: %s", kind, bytes.status().message()));
@@ -149,6 +157,30 @@ absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> WriteScenarioDumps(
     out[kind] = *std::move(bytes);
   }
   return out;
+}
+
+absl::StatusOr<std::string> WriteScenarioFiles(
+    const std::string& dir, const std::string& truth_file, const ScenarioTruth& truth,
+    const std::map<std::string, std::vector<uint8_t>>& dumps) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrFormat("%s: %s", dir, ec.message()));
+  std::string written;
+  const auto write = [&](const std::string& file, std::string_view bytes) -> absl::Status {
+    std::ofstream out(dir + "/" + file, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return absl::InternalError("cannot write " + dir + "/" + file);
+    absl::StrAppendFormat(&written, " %s %u", file, bytes.size());
+    return absl::OkStatus();
+  };
+  if (absl::Status st = write(truth_file, TruthToJson(truth)); !st.ok()) return st;
+  for (const auto& [kind, bytes] : dumps) {
+    const auto file = truth.dumps.find(kind);
+    if (file == truth.dumps.end()) return absl::NotFoundError("the truth names no " + kind + " dump");
+    const std::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (absl::Status st = write(file->second, view); !st.ok()) return st;
+  }
+  return written;
 }
 
 }  // namespace restack::test

@@ -33,5 +33,17 @@ absl::StatusOr<KernelScenario> BuildDumpScenario(const KernelScenarioRun& run);
 // physical pages the writer allocated (one run from PFN 1).
 absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> WriteScenarioDumps(
     const KernelScenarioRun& run);
+// The same from a writer input built by BuildDumpScenario and then adjusted (e.g. the
+// build number or the crash time the header states).
+absl::StatusOr<std::map<std::string, std::vector<uint8_t>>> WriteScenarioDumps(
+    const KernelScenario& scenario);
+
+// The generators' output (kernel_fixture_gen, demo_fixture_gen): `truth` as JSON in
+// dir/truth_file and each of `dumps` in dir/<the file truth.dumps names for its kind>,
+// `dir` created if missing. Returns " <file> <size>" per file written, for a progress
+// line.
+absl::StatusOr<std::string> WriteScenarioFiles(
+    const std::string& dir, const std::string& truth_file, const ScenarioTruth& truth,
+    const std::map<std::string, std::vector<uint8_t>>& dumps);
 
 }  // namespace restack::test
