@@ -42,6 +42,9 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The seed's 0x44 investigation on the bundled dumps (demo/, docs/demo.md); about a
+# second after the build. Its nearest-public names use llvm-pdbutil-19 (llvm-19, which
+# llvm-19-dev depends on).
 demo: build
 	@./tools/demo.sh $(BUILD_DIR)
 
