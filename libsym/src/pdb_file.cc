@@ -775,7 +775,7 @@ class PdbReader {
       Warn(absl::StrFormat("debug stream %u: %s", index, llvm::toString(std::move(e))));
       return std::nullopt;
     }
-    std::memcpy(bytes.data(), data.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(bytes.data(), data.data(), bytes.size());
     return bytes;
   }
 
