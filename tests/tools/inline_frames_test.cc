@@ -6,7 +6,8 @@
 // lines must give llvm-symbolizer's frames, innermost first, with their
 // lines; FrameSymbolizer, PrintStackText and StackToJson must put the same
 // frames before the physical frame as WinDbg's kn does, numbered with it, in
-// text the stack-text codec reads back as it was.
+// text the stack-text codec reads back as it was, and JSON that conforms to
+// docs/schemas/restack-walk.schema.json.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,6 +25,7 @@
 #include "restack/sym/image_locator.h"
 #include "restack/sym/stack_text.h"
 #include "sym/sym.h"
+#include "tests/tools/json_schema.h"
 #include "tests/tools/sym_run.h"
 
 namespace restack::tools {
@@ -383,6 +385,35 @@ TEST_F(InlineWalkTest, JsonListsInlineFramesBeforeTheirFrame) {
   const nlohmann::json k = StackToJson(origin_, walk_, {}, &off);
   ASSERT_EQ(k["frames"].size(), 4u);
   EXPECT_EQ(k["frames"][3]["index"], 3);
+}
+
+// The same walk's JSON, with and without registers and inline frames,
+// against docs/schemas/restack-walk.schema.json: an inline frame has its
+// own, shorter shape.
+TEST_F(InlineWalkTest, JsonConformsToTheWalkSchema) {
+  const SchemaCheck check = SchemaCheck::FromFile("docs/schemas/restack-walk.schema.json");
+  const std::vector<FrameSymbol> symbols = Symbols(true);
+  const std::vector<FrameSymbol> off = Symbols(false);
+  const nlohmann::json j = StackToJson(origin_, walk_, {}, &symbols);
+  for (const nlohmann::json& stack :
+       {j, StackToJson(origin_, walk_, {.registers = true}, &symbols), StackToJson(origin_, walk_, {}, &off)}) {
+    EXPECT_EQ(check.Errors(stack), NoErrors()) << stack.dump();
+  }
+  const nlohmann::json& mix3 = j["frames"][0];
+  ASSERT_EQ(mix3["inline"], true);
+  ASSERT_FALSE(mix3["source"].is_null());
+  nlohmann::json broken = j;
+  broken["frames"][0]["trust"] = "context";  // a physical frame's field
+  EXPECT_NE(check.Errors(broken), NoErrors());
+  broken = j;
+  broken["frames"][0]["child_sp"] = "0x14f700";
+  EXPECT_NE(check.Errors(broken), NoErrors());
+  broken = j;
+  broken["frames"][0]["symbol"]["origin"] = "procedure";
+  EXPECT_NE(check.Errors(broken), NoErrors());
+  broken = j;
+  broken["frames"][0].erase("module");
+  EXPECT_NE(check.Errors(broken), NoErrors());
 }
 
 // restack-sym leaves pasted rows alone unless asked; --inline_rows inserts
