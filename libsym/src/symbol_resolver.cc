@@ -1,6 +1,7 @@
 // symbol_resolver.cc - PDB along the symbol path, else exports; cached per image
 #include "restack/sym/symbol_resolver.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "restack/sym/symbol_store.h"
 #include "restack/unwind/runtime_function_table.h"
@@ -53,10 +54,18 @@ std::string_view SymbolSourceName(SymbolSource source) {
 const LoadedSymbols& SymbolResolver::Load(
     const std::shared_ptr<const unwind::PeImage>& image, const std::string& image_path,
     std::shared_ptr<const unwind::RuntimeFunctionTable> unwind) {
-  auto it = cache_.find(image.get());
+  std::string key = image_path;
+  if (image != nullptr) {
+    key = absl::StrCat(image->name(), "\n", image->StoreKey(), "\n", image_path);
+  }
+  // Loads are serialised: one PDB is read once even when several dumps ask
+  // for it at the same time (std::map references survive later inserts).
+  std::lock_guard<std::mutex> lock(*mu_);
+  auto it = cache_.find(key);
   if (it != cache_.end()) return it->second.second;
   LoadedSymbols loaded = LoadUncached(image, image_path, std::move(unwind));
-  return cache_.emplace(image.get(), std::make_pair(image, std::move(loaded))).first->second.second;
+  return cache_.emplace(std::move(key), std::make_pair(image, std::move(loaded)))
+      .first->second.second;
 }
 
 LoadedSymbols SymbolResolver::LoadUncached(

@@ -1,6 +1,8 @@
 // symbol_resolver_test.cc - a module's PDB found along a symbol path, or its exports
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "restack/sym/image_locator.h"
@@ -48,6 +50,26 @@ TEST(SymbolResolverTest, FindsAmdppmsPdbInTheStoreByItsKey) {
   SymbolizedAddress entry = loaded.symbols->Symbolize(image->entry_point());
   EXPECT_FALSE(entry.function.empty());
   EXPECT_EQ(entry.displacement, 0);
+}
+
+// A batch of dumps opens the same image once per dump: the resolver knows it
+// by identity (name as opened, TimeDateStamp, SizeOfImage), so the PDB is
+// read once, also when threads ask at the same time; another image is not
+// taken for it.
+TEST(SymbolResolverTest, TheSameImageOpenedAgainIsLoadedOnceAcrossThreads) {
+  SymbolResolver resolver(Path(std::string("srv*") + kStore));
+  std::vector<std::shared_ptr<const unwind::PeImage>> copies;
+  for (int i = 0; i < 8; ++i) copies.push_back(Image(kAmdppm));
+  std::vector<const LoadedSymbols*> got(copies.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    threads.emplace_back([&, i] { got[i] = &resolver.Load(copies[i], ""); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const LoadedSymbols* g : got) EXPECT_EQ(g, got[0]);
+  EXPECT_EQ(got[0]->source, SymbolSource::kPdb);
+  const LoadedSymbols& wdf = resolver.Load(Image(kWdf), "");
+  EXPECT_NE(&wdf, got[0]);
 }
 
 // The resolver keeps the PDB's inline sites: the fixture's twelve, none for

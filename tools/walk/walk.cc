@@ -227,7 +227,6 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
       "restack-walk", options.sympath, options.image_paths, options.raw_names, false, err);
   if (!setup) return kExitUsage;
   const sym::ImageLocator locator(setup->image_roots);
-  FrameSymbolizer symbolizer(setup->resolver ? &*setup->resolver : nullptr, options.inlines);
   std::vector<std::string> problems;
   std::vector<std::string> dumps;
   if (options.list.empty()) {
@@ -247,22 +246,16 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
     worsen(kExitError);
   }
   const int jobs = std::max(1, options.jobs);
-  // A single dump uses the symbol setup above; in a batch each dump loads its
-  // own (a SymbolResolver is not shared between threads), so that every dump
-  // reports its own missing symbols and -j N prints what -j 1 prints.
+  // One resolver serves every dump (it is thread-safe and caches each image's
+  // symbols by identity, so a PDB is read once per batch); each dump gets its
+  // own FrameSymbolizer, so that each reports its own missing symbols and
+  // -j N prints what -j 1 prints.
   std::function<DumpOutput(size_t)> work = [&](size_t i) {
     DumpOutput o;
     std::ostringstream dump_out, dump_err;
-    if (dumps.size() == 1) {
-      o.rc = WalkOneDump(dumps[i], options, locator, symbolizer, dump_out, dump_err);
-    } else {
-      std::ostringstream quiet;  // the symbol path was checked above
-      std::optional<SymbolSetup> own = MakeSymbolSetup(
-          "restack-walk", options.sympath, options.image_paths, options.raw_names, false, quiet);
-      FrameSymbolizer own_symbolizer(own && own->resolver ? &*own->resolver : nullptr,
-                                     options.inlines);
-      o.rc = WalkOneDump(dumps[i], options, locator, own_symbolizer, dump_out, dump_err);
-    }
+    FrameSymbolizer dump_symbolizer(setup->resolver ? &*setup->resolver : nullptr,
+                                    options.inlines);
+    o.rc = WalkOneDump(dumps[i], options, locator, dump_symbolizer, dump_out, dump_err);
     o.out = dump_out.str();
     o.err = dump_err.str();
     return o;

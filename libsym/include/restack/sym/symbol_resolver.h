@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,11 @@ class SymbolResolver {
 
   // The symbols of `image`. `image_path` (may be empty) is where the image
   // was read from, for the next-to-the-image lookup; `unwind` its .pdata
-  // when the caller has it already (else it is built). Cached by image.
+  // when the caller has it already (else it is built). Cached by the image's
+  // identity (its name as opened, TimeDateStamp and SizeOfImage), so that
+  // the same image opened again for another dump is not loaded twice. Safe
+  // to call from several threads; the reference stays valid as long as the
+  // resolver.
   const LoadedSymbols& Load(const std::shared_ptr<const unwind::PeImage>& image,
                             const std::string& image_path,
                             std::shared_ptr<const unwind::RuntimeFunctionTable> unwind = nullptr);
@@ -73,8 +78,8 @@ class SymbolResolver {
 
   SymbolPath path_;
   SymbolResolverOptions options_;
-  std::map<const unwind::PeImage*, std::pair<std::shared_ptr<const unwind::PeImage>, LoadedSymbols>>
-      cache_;
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // guards cache_ (movable)
+  std::map<std::string, std::pair<std::shared_ptr<const unwind::PeImage>, LoadedSymbols>> cache_;
 };
 
 }  // namespace restack::sym
