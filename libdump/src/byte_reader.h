@@ -7,11 +7,13 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "restack/dump/warning.h"
 
 namespace restack::dump {
 
@@ -45,6 +47,11 @@ class ByteReader {
   absl::Status Error(absl::StatusCode code, uint64_t offset,
                      const absl::FormatSpec<Args...>& format, const Args&... args) const {
     return DumpError(code, name_, offset, absl::StrFormat(format, args...));
+  }
+
+  // Appends a warning at `offset` with restack's message format.
+  void Warn(std::vector<Warning>& warnings, uint64_t offset, std::string_view what) const {
+    warnings.push_back({offset, absl::StrFormat("%s: offset 0x%x: %s", name_, offset, what)});
   }
 
   // Reads a T at `offset`. kOutOfRange, naming `what` (default T::kName), if it does

@@ -42,11 +42,6 @@ constexpr uint64_t kBitmapOffset = sizeof(DUMP_HEADER64) + sizeof(BMP_HEADER64);
 constexpr uint64_t kRdmpRangesOffset = sizeof(DUMP_HEADER64) + sizeof(RDMP_HEADER64);
 constexpr uint64_t kMaxRunPages = uint64_t{1} << 40;  // 4 PiB: more than any machine
 
-void Warn(std::vector<Warning>& warnings, const ByteReader& file, uint64_t offset,
-          std::string what) {
-  warnings.push_back({offset, absl::StrFormat("%s: offset 0x%x: %s", file.name(), offset, what)});
-}
-
 // Sorts `runs` by PFN and drops those overlapping an earlier one (one summary
 // warning); O(n log n) however many runs the file lists.
 std::vector<PhysicalPageIndex::Run> DropOverlappingRuns(std::vector<PhysicalPageIndex::Run> runs,
@@ -66,8 +61,9 @@ std::vector<PhysicalPageIndex::Run> DropOverlappingRuns(std::vector<PhysicalPage
     kept.push_back(r);
   }
   if (dropped > 0) {
-    Warn(warnings, file, where,
-         absl::StrFormat("%u physical page runs overlap earlier ones and are ignored", dropped));
+    file.Warn(
+        warnings, where,
+        absl::StrFormat("%u physical page runs overlap earlier ones and are ignored", dropped));
   }
   return kept;
 }
@@ -114,16 +110,17 @@ absl::StatusOr<PhysicalPageIndex> FullDumpPages(const ByteReader& file, const DU
   }
   runs = DropOverlappingRuns(std::move(runs), file, 0x98, warnings);
   if (total != h.NumberOfPages) {
-    Warn(warnings, file, 0x90,
-         absl::StrFormat("PHYSICAL_MEMORY_DESCRIPTOR64.NumberOfPages: 0x%x, but the runs hold "
-                         "0x%x pages",
-                         h.NumberOfPages, total));
+    file.Warn(warnings, 0x90,
+              absl::StrFormat("PHYSICAL_MEMORY_DESCRIPTOR64.NumberOfPages: 0x%x, but the runs hold "
+                              "0x%x pages",
+                              h.NumberOfPages, total));
   }
   if (offset > file.size()) {
-    Warn(warnings, file, file.size(),
-         absl::StrFormat("the runs need 0x%x bytes but the file has 0x%x: pages past the end are "
-                         "missing (truncated dump)",
-                         offset, file.size()));
+    file.Warn(
+        warnings, file.size(),
+        absl::StrFormat("the runs need 0x%x bytes but the file has 0x%x: pages past the end are "
+                        "missing (truncated dump)",
+                        offset, file.size()));
   }
   return PhysicalPageIndex::FromRuns(std::move(runs));
 }
@@ -136,10 +133,10 @@ absl::StatusOr<PhysicalPageIndex> BitmapDumpPages(const ByteReader& file,
   uint64_t bits = b.Pages;
   if (bitmap_bytes > file.Remaining(kBitmapOffset)) {
     bits = file.Remaining(kBitmapOffset) * 8;
-    Warn(warnings, file, 0x2030,
-         absl::StrFormat("BMP_HEADER64.Pages: a bitmap of 0x%x bits runs past the end of the "
-                         "file; reading 0x%x bits",
-                         b.Pages, bits));
+    file.Warn(warnings, 0x2030,
+              absl::StrFormat("BMP_HEADER64.Pages: a bitmap of 0x%x bits runs past the end of the "
+                              "file; reading 0x%x bits",
+                              b.Pages, bits));
   }
   if (b.FirstPage < kBitmapOffset + (bits + 7) / 8 || b.FirstPage > file.size()) {  // bits fit the file
     return file.Error(absl::StatusCode::kDataLoss, 0x2020,
@@ -150,16 +147,18 @@ absl::StatusOr<PhysicalPageIndex> BitmapDumpPages(const ByteReader& file,
   PhysicalPageIndex index = PhysicalPageIndex::FromBitmap(
       file.bytes().subspan(kBitmapOffset, (bits + 7) / 8), bits, b.FirstPage);
   if (index.present_pages() != b.TotalPresentPages) {
-    Warn(warnings, file, 0x2028,
-         absl::StrFormat("BMP_HEADER64.TotalPresentPages: 0x%x, but the bitmap has 0x%x bits set",
-                         b.TotalPresentPages, index.present_pages()));
+    file.Warn(
+        warnings, 0x2028,
+        absl::StrFormat("BMP_HEADER64.TotalPresentPages: 0x%x, but the bitmap has 0x%x bits set",
+                        b.TotalPresentPages, index.present_pages()));
   }
   const uint64_t need = b.FirstPage + index.present_pages() * kPage;
   if (need > file.size()) {
-    Warn(warnings, file, file.size(),
-         absl::StrFormat("the bitmap's pages need 0x%x bytes but the file has 0x%x: pages past "
-                         "the end are missing (truncated dump)",
-                         need, file.size()));
+    file.Warn(
+        warnings, file.size(),
+        absl::StrFormat("the bitmap's pages need 0x%x bytes but the file has 0x%x: pages past "
+                        "the end are missing (truncated dump)",
+                        need, file.size()));
   }
   return index;
 }
@@ -175,10 +174,11 @@ absl::StatusOr<PhysicalPageIndex> RdmpDumpPages(const ByteReader& file, KernelDu
                       r.FirstPageOffset, file.size(), kRdmpRangesOffset);
   }
   if (r.FirstPageOffset != 0x2020 + r.MetadataSize) {
-    Warn(warnings, file, 0x2010,
-         absl::StrFormat("RDMP_HEADER64.MetadataSize: 0x%x does not end at FirstPageOffset 0x%x "
-                         "(expected 0x%x); ranges are read up to FirstPageOffset",
-                         r.MetadataSize, r.FirstPageOffset, r.FirstPageOffset - 0x2020));
+    file.Warn(
+        warnings, 0x2010,
+        absl::StrFormat("RDMP_HEADER64.MetadataSize: 0x%x does not end at FirstPageOffset 0x%x "
+                        "(expected 0x%x); ranges are read up to FirstPageOffset",
+                        r.MetadataSize, r.FirstPageOffset, r.FirstPageOffset - 0x2020));
   }
   // Complete dumps bound the ranges by TotalNumberOfPages too.
   const uint64_t total_limit = kind == KernelDumpKind::kRdmpComplete && r.Field1 != 0
@@ -205,18 +205,18 @@ absl::StatusOr<PhysicalPageIndex> RdmpDumpPages(const ByteReader& file, KernelDu
   }
   runs = DropOverlappingRuns(std::move(runs), file, kRdmpRangesOffset, warnings);
   if (kind == KernelDumpKind::kRdmpComplete && total_limit == 0 && !runs.empty()) {
-    Warn(warnings, file, 0x2028, "RDMP TotalNumberOfPages: 0, but ranges follow; they are read");
+    file.Warn(warnings, 0x2028, "RDMP TotalNumberOfPages: 0, but ranges follow; they are read");
   }
   if (kind == KernelDumpKind::kRdmpComplete && r.Field1 != 0 && pages != total_limit) {
-    Warn(warnings, file, 0x2028,
-         absl::StrFormat("RDMP TotalNumberOfPages: 0x%x, but the ranges hold 0x%x pages",
-                         total_limit, pages));
+    file.Warn(warnings, 0x2028,
+              absl::StrFormat("RDMP TotalNumberOfPages: 0x%x, but the ranges hold 0x%x pages",
+                              total_limit, pages));
   }
   if (page_offset > file.size()) {
-    Warn(warnings, file, file.size(),
-         absl::StrFormat("the ranges' pages need 0x%x bytes but the file has 0x%x: pages past "
-                         "the end are missing (truncated dump)",
-                         page_offset, file.size()));
+    file.Warn(warnings, file.size(),
+              absl::StrFormat("the ranges' pages need 0x%x bytes but the file has 0x%x: pages past "
+                              "the end are missing (truncated dump)",
+                              page_offset, file.size()));
   }
   return PhysicalPageIndex::FromRuns(std::move(runs));
 }
@@ -320,9 +320,10 @@ absl::StatusOr<KernelDump> KernelDump::FromBytes(std::span<const uint8_t> bytes,
   if (!kind.ok()) return kind.status();
   s->kind = *kind;
   if (!DumpTypeAgrees(s->kind, h.DumpType)) {
-    Warn(s->warnings, file, 0xF98,
-         absl::StrFormat("DUMP_HEADER64.DumpType: %u, but the content is a %s dump; read as %s",
-                         h.DumpType, KernelDumpKindName(s->kind), KernelDumpKindName(s->kind)));
+    file.Warn(
+        s->warnings, 0xF98,
+        absl::StrFormat("DUMP_HEADER64.DumpType: %u, but the content is a %s dump; read as %s",
+                        h.DumpType, KernelDumpKindName(s->kind), KernelDumpKindName(s->kind)));
   }
 
   uint64_t dump_end = h.RequiredDumpSpace;
@@ -364,9 +365,9 @@ absl::StatusOr<KernelDump> KernelDump::FromBytes(std::span<const uint8_t> bytes,
   if (context.ok()) {
     s->header_context = *std::move(context);
   } else {
-    Warn(s->warnings, file, 0x348,
-         absl::StrFormat("DUMP_HEADER64.ContextRecord: no usable x64 context (%s)",
-                         context.status().message()));
+    file.Warn(s->warnings, 0x348,
+              absl::StrFormat("DUMP_HEADER64.ContextRecord: no usable x64 context (%s)",
+                              context.status().message()));
   }
   // Bytes past the dump proper: secondary data, listed only.
   if (dump_end >= sizeof(DUMP_HEADER64) && dump_end < bytes.size()) {

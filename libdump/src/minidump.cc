@@ -131,8 +131,7 @@ class MinidumpParser {
   }
   template <typename... Args>
   void Warn(uint64_t offset, const absl::FormatSpec<Args...>& format, const Args&... args) {
-    d_.warnings_.push_back({offset, absl::StrFormat("%s: offset 0x%x: %s", r_.name(), offset,
-                                                    absl::StrFormat(format, args...))});
+    r_.Warn(d_.warnings_, offset, absl::StrFormat(format, args...));
   }
   // Per-entry warnings, capped per stream (see EndEntryWarnings).
   void EntryWarn(uint64_t offset, const absl::Status& status) {

@@ -14,11 +14,6 @@ namespace {
 
 constexpr uint32_t kMaxDriverNameChars = 1024;
 
-void Warn(const ByteReader& file, std::vector<Warning>& warnings, uint64_t offset,
-          std::string what) {
-  warnings.push_back({offset, absl::StrFormat("%s: offset 0x%x: %s", file.name(), offset, what)});
-}
-
 // DUMP_STRING: u32 length in WCHARs, then the characters; it must lie inside
 // the string pool [pool, pool_end).
 std::optional<std::string> DumpString(const ByteReader& file, uint64_t offset, uint64_t pool,
@@ -58,10 +53,10 @@ class RegionMap {
       const uint8_t* theirs = file.bytes().data() + it->second.file_offset + (va - it->second.va);
       if (!differing_reported_ && std::memcmp(ours, theirs, stop - va) != 0) {
         differing_reported_ = true;
-        warnings.push_back(
-            {field_offset, absl::StrFormat("%s: offset 0x%x: range at 0x%x overlaps an earlier "
-                                           "one with different bytes; the earlier bytes are kept",
-                                           file.name(), field_offset, va)});
+        file.Warn(warnings, field_offset,
+                  absl::StrFormat("range at 0x%x overlaps an earlier one with different bytes; "
+                                  "the earlier bytes are kept",
+                                  va));
       }
       va = stop;
     }
@@ -101,11 +96,11 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
   const TRIAGE_DUMP64& t = c.header;
   const uint64_t at = sizeof(DUMP_HEADER64);
   if (t.SizeOfDump > file.size()) {
-    Warn(file, warnings, at + 4,
-         absl::StrFormat("TRIAGE_DUMP64.SizeOfDump: 0x%x is past the end of the file (0x%x), "
-                         "and with it the 'TRGD' at ValidOffset: the file is truncated; what "
-                         "lies past the end is missing",
-                         t.SizeOfDump, file.size()));
+    file.Warn(warnings, at + 4,
+              absl::StrFormat("TRIAGE_DUMP64.SizeOfDump: 0x%x is past the end of the file (0x%x), "
+                              "and with it the 'TRGD' at ValidOffset: the file is truncated; what "
+                              "lies past the end is missing",
+                              t.SizeOfDump, file.size()));
   }
   const uint64_t limit = std::min<uint64_t>(t.SizeOfDump, file.size());
 
@@ -115,10 +110,11 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
                  uint64_t field_offset) {
     if (size == 0) return;
     if (offset > limit || limit - offset < size || va + size < va) {
-      Warn(file, warnings, field_offset,
-           absl::StrFormat("%s: 0x%x bytes at file offset 0x%x (for 0x%x) lie outside the dump "
-                           "(0x%x bytes); dropped",
-                           what, size, offset, va, limit));
+      file.Warn(
+          warnings, field_offset,
+          absl::StrFormat("%s: 0x%x bytes at file offset 0x%x (for 0x%x) lie outside the dump "
+                          "(0x%x bytes); dropped",
+                          what, size, offset, va, limit));
       return;
     }
     regions.Add({va, size, offset}, file, warnings, field_offset);
@@ -132,10 +128,10 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
     const uint64_t room = file.Remaining(t.DataBlocksOffset) / sizeof(TRIAGE_DATA_BLOCK64);
     uint64_t count = t.DataBlocksCount;
     if (count > room) {
-      Warn(file, warnings, at + 0x7C,
-           absl::StrFormat("TRIAGE_DUMP64.DataBlocksCount: %u blocks do not fit the file "
-                           "(room for %u); reading %u",
-                           t.DataBlocksCount, room, room));
+      file.Warn(warnings, at + 0x7C,
+                absl::StrFormat("TRIAGE_DUMP64.DataBlocksCount: %u blocks do not fit the file "
+                                "(room for %u); reading %u",
+                                t.DataBlocksCount, room, room));
       count = room;
     }
     for (uint64_t i = 0; i < count; ++i) {
@@ -152,10 +148,10 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
     const uint64_t room = file.Remaining(t.DriverListOffset) / sizeof(DUMP_DRIVER_ENTRY64);
     uint64_t count = std::min<uint64_t>({t.DriverCount, room, kMaxKernelModules});
     if (count < t.DriverCount) {
-      Warn(file, warnings, at + 0x34,
-           absl::StrFormat("TRIAGE_DUMP64.DriverCount: %u entries exceed the file (room for "
-                           "%u) or restack's limit (%u); reading %u",
-                           t.DriverCount, room, kMaxKernelModules, count));
+      file.Warn(warnings, at + 0x34,
+                absl::StrFormat("TRIAGE_DUMP64.DriverCount: %u entries exceed the file (room for "
+                                "%u) or restack's limit (%u); reading %u",
+                                t.DriverCount, room, kMaxKernelModules, count));
     }
     const uint64_t pool = t.StringPoolOffset;
     const uint64_t pool_end = std::min<uint64_t>(pool + t.StringPoolSize, limit);
@@ -168,12 +164,13 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
       // not ends the list (a lying DriverCount reads no garbage).
       std::optional<std::string> name = DumpString(file, e.DriverNameOffset, pool, pool_end);
       if (!name) {
-        Warn(file, warnings, where,
-             absl::StrFormat("DUMP_DRIVER_ENTRY64[%u].DriverNameOffset: 0x%x is not a DUMP_STRING "
-                             "of at most %u characters inside the string pool [0x%x, 0x%x); "
-                             "driver list cut at %u of %u entries",
-                             i, e.DriverNameOffset, kMaxDriverNameChars, pool, pool_end, i,
-                             t.DriverCount));
+        file.Warn(
+            warnings, where,
+            absl::StrFormat("DUMP_DRIVER_ENTRY64[%u].DriverNameOffset: 0x%x is not a DUMP_STRING "
+                            "of at most %u characters inside the string pool [0x%x, 0x%x); "
+                            "driver list cut at %u of %u entries",
+                            i, e.DriverNameOffset, kMaxDriverNameChars, pool, pool_end, i,
+                            t.DriverCount));
         break;
       }
       KernelModule m;
@@ -193,18 +190,19 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
   if (t.UnloadedDriversOffset != 0) {
     uint32_t count = 0;
     if (!ReadStruct(file.bytes(), t.UnloadedDriversOffset, &count)) {
-      Warn(file, warnings, at + 0x18,
-           "TRIAGE_DUMP64.UnloadedDriversOffset: past the end of the file; no unloaded drivers");
+      file.Warn(
+          warnings, at + 0x18,
+          "TRIAGE_DUMP64.UnloadedDriversOffset: past the end of the file; no unloaded drivers");
     } else {
       const uint64_t first = uint64_t{t.UnloadedDriversOffset} + 8;
       const uint64_t room = file.Remaining(first) / sizeof(DUMP_UNLOADED_DRIVERS64);
       // A copy of MmUnloadedDrivers: at most MI_UNLOADED_DRIVERS entries.
       const uint64_t n = std::min<uint64_t>({count, room, kMaxMmUnloadedDrivers});
       if (n < count) {
-        Warn(file, warnings, t.UnloadedDriversOffset,
-             absl::StrFormat("unloaded driver count %u exceeds what the file or the kernel's "
-                             "array (%u entries) holds; reading %u",
-                             count, kMaxMmUnloadedDrivers, n));
+        file.Warn(warnings, t.UnloadedDriversOffset,
+                  absl::StrFormat("unloaded driver count %u exceeds what the file or the kernel's "
+                                  "array (%u entries) holds; reading %u",
+                                  count, kMaxMmUnloadedDrivers, n));
       }
       for (uint64_t i = 0; i < n; ++i) {
         DUMP_UNLOADED_DRIVERS64 e{};
@@ -212,10 +210,10 @@ absl::StatusOr<TriageContents> ParseTriage(const ByteReader& file, const DUMP_HE
         ReadStruct(file.bytes(), where, &e);
         if (e.Name.Length == 0 || e.Name.Length > sizeof(e.DriverName) || e.Name.Length % 2 ||
             e.StartAddress >= e.EndAddress) {
-          Warn(file, warnings, where,
-               absl::StrFormat("DUMP_UNLOADED_DRIVERS64[%u]: not an entry (name length %u, "
-                               "range 0x%x-0x%x); list cut",
-                               i, e.Name.Length, e.StartAddress, e.EndAddress));
+          file.Warn(warnings, where,
+                    absl::StrFormat("DUMP_UNLOADED_DRIVERS64[%u]: not an entry (name length %u, "
+                                    "range 0x%x-0x%x); list cut",
+                                    i, e.Name.Length, e.StartAddress, e.EndAddress));
           break;
         }
         UnloadedDriver d;

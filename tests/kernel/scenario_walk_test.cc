@@ -21,26 +21,24 @@ absl::StatusOr<TruthWalk> WalkDump(const ScenarioTruth& truth, const std::string
 }
 
 // Every dump of `scenario` walks to exactly the truth's frames (`complete`), or at least
-// never produces a frame the truth lacks (WalkMatchesTruth).
-void CheckWalks(const std::string& scenario, bool complete) {
+// never produces a frame the truth lacks (WalkMatchesTruth). A complete walk's frames
+// are also checked for how they were found (CheckFrameTrust), at least `min_scanned`
+// of them from a scan.
+void CheckWalks(const std::string& scenario, bool complete, size_t min_scanned = 0) {
   const ScenarioTruth truth = CommittedTruth(scenario);
   for (const std::string& kind : DumpKinds()) {
     SCOPED_TRACE(scenario + " " + kind);
     absl::StatusOr<TruthWalk> w = WalkDump(truth, kind);
     ASSERT_TRUE(w.ok()) << w.status();
     EXPECT_TRUE(WalkMatchesTruth(truth, w->walk, complete)) << TruthWalkTable(truth, w->walk);
+    if (!complete) continue;
+    SCOPED_TRACE("trust");
+    EXPECT_GE(CheckFrameTrust(truth, *w), min_scanned) << TruthWalkTable(truth, w->walk);
   }
 }
 
 void ExpectWalksMatchTruth(const std::string& scenario, size_t min_scanned = 0) {
-  CheckWalks(scenario, true);
-  const ScenarioTruth truth = CommittedTruth(scenario);
-  for (const std::string& kind : DumpKinds()) {
-    SCOPED_TRACE(scenario + " " + kind + " (trust)");
-    absl::StatusOr<TruthWalk> w = WalkDump(truth, kind);
-    ASSERT_TRUE(w.ok()) << w.status();
-    EXPECT_GE(CheckFrameTrust(truth, *w), min_scanned) << TruthWalkTable(truth, w->walk);
-  }
+  CheckWalks(scenario, true, min_scanned);
 }
 void ExpectNoFalseFrames(const std::string& scenario) { CheckWalks(scenario, false); }
 
