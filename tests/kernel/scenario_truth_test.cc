@@ -43,8 +43,7 @@ class Fixture {
       absl::StatusOr<LoadedImage> image = LoadImage(*bytes, m.name, m.base);
       EXPECT_TRUE(image.ok()) << image.status();
       if (image.ok()) images_.push_back(*std::move(image));
-      const std::string stem = m.name.substr(0, m.name.rfind('.'));
-      absl::StatusOr<LinkMap> map = ReadLinkMap(files.maps + "/" + stem + ".map");
+      absl::StatusOr<LinkMap> map = ReadLinkMap(files.MapPath(m.name));
       EXPECT_TRUE(map.ok()) << map.status();
       if (map.ok()) maps_[m.name] = *std::move(map);
     }

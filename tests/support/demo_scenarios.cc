@@ -57,10 +57,9 @@ absl::StatusOr<std::string> ImagePath(const KernelFixtureFiles& files, const std
   return found[0];
 }
 
+// The kernels' maps are ntoskrnl.<build>.map.
 std::string MapPath(const KernelFixtureFiles& files, const std::string& name, uint32_t nt_build) {
-  const std::string stem = name.substr(0, name.rfind('.'));
-  return name == kKernel ? absl::StrFormat("%s/%s.%u.map", files.maps, stem, nt_build)
-                         : absl::StrFormat("%s/%s.map", files.maps, stem);
+  return files.MapPath(name, name == kKernel ? absl::StrFormat(".%u", nt_build) : "");
 }
 
 }  // namespace

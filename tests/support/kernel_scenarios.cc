@@ -141,6 +141,10 @@ absl::StatusOr<std::string> KernelFixtureFiles::ImagePath(const std::string& nam
   return found[0].string();
 }
 
+std::string KernelFixtureFiles::MapPath(const std::string& name, const std::string& suffix) const {
+  return maps + "/" + name.substr(0, name.rfind('.')) + suffix + ".map";
+}
+
 FixtureLabel LabelOf(const KernelScenarioRun& run, uint64_t va) {
   const std::vector<FixtureImage>& images = run.images;
   for (size_t i = 0; i < images.size() && i < run.maps.size(); ++i) {
@@ -296,8 +300,7 @@ absl::StatusOr<KernelScenarioRun> RunKernelScenario(const KernelScenarioSpec& sp
   for (const FixtureImage& fi : KernelFixtureImages()) {
     absl::StatusOr<std::string> path = files.ImagePath(fi.name);
     if (!path.ok()) return path.status();
-    const std::string stem = fi.name.substr(0, fi.name.rfind('.'));
-    sources.push_back({fi, *path, files.maps + "/" + stem + ".map"});
+    sources.push_back({fi, *path, files.MapPath(fi.name)});
   }
   absl::StatusOr<KernelScenarioRun> loaded = LoadScenarioImages(sources, KernelFixtureStacks());
   if (!loaded.ok()) return loaded.status();

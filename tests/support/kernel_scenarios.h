@@ -58,6 +58,8 @@ struct KernelFixtureFiles {
   static KernelFixtureFiles In(const std::string& fixture_dir);
   // The store path of image `name` (the one version the store holds).
   absl::StatusOr<std::string> ImagePath(const std::string& name) const;
+  // The lld-link map of image `name`: <maps>/<name without extension><suffix>.map.
+  std::string MapPath(const std::string& name, const std::string& suffix = "") const;
 };
 
 // Names of the images, kernel ones first (rsnt.exe is the kernel), and their bases.
