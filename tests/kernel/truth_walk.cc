@@ -4,21 +4,20 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "common/input_file.h"
 #include "gtest/gtest.h"
 #include "restack/sym/image_locator.h"
 #include "restack/unwind/trap_frame.h"
-#include "tests/support/file_read.h"
 
 namespace restack::test {
 
 absl::StatusOr<TruthWalk> WalkDumpOfTruth(const ScenarioTruth& truth, const std::string& path,
                                           const std::string& store) {
-  absl::StatusOr<std::vector<uint8_t>> file = ReadFileBytes(path);
-  if (!file.ok()) return file.status();
-  auto bytes = std::make_shared<std::vector<uint8_t>>(*std::move(file));
+  absl::StatusOr<tools::InputFile> input = tools::OpenInput(path);
+  if (!input.ok()) return input.status();
   const sym::ImageLocator locator({store});
   absl::StatusOr<std::unique_ptr<tools::DumpTarget>> target =
-      tools::OpenDumpTarget(*bytes, bytes, path, locator);
+      tools::OpenDumpTarget(input->bytes, input->owner, input->name, locator);
   if (!target.ok()) return target.status();
   TruthWalk w;
   w.target = *std::move(target);
