@@ -31,7 +31,7 @@ struct InputResult {
 };
 
 InputResult ReadAndBlame(const std::string& path, const BlameToolOptions& options,
-                         const TriageRules& rules) {
+                         const TriageRules& rules, DumpStackWalker& dumps) {
   InputResult r;
   absl::StatusOr<InputFile> file = OpenInput(path);
   if (!file.ok()) {
@@ -39,7 +39,7 @@ InputResult ReadAndBlame(const std::string& path, const BlameToolOptions& option
     return r;
   }
   if (IsDumpInput(file->name, file->bytes)) {
-    r.in = WalkDumpStacks(file->name, file->bytes, {options.sympath, options.image_paths});
+    r.in = dumps.Walk(*file);
   } else {
     const std::string_view text(reinterpret_cast<const char*>(file->bytes.data()),
                                 file->bytes.size());
@@ -302,10 +302,11 @@ int RunBlame(const BlameToolOptions& options, std::ostream& out, std::ostream& e
   const std::vector<std::string> inputs = Inputs(options, err, &problems, &failed);
   if (failed) return kExitError;
 
+  DumpStackWalker dumps(options.sympath, options.image_paths);  // shared by the batch's dumps
   std::vector<InputStack> stacks;
   std::vector<StackBlame> blames;
   std::function<InputResult(size_t)> work = [&](size_t i) {
-    return ReadAndBlame(inputs[i], options, rules);
+    return ReadAndBlame(inputs[i], options, rules, dumps);
   };
   std::function<void(size_t, InputResult&)> emit = [&](size_t, InputResult& r) {
     for (const std::string& p : r.in.problems) err << "restack-blame: " << p << "\n";

@@ -1,66 +1,29 @@
-// dump_stacks.cc - dumps walked through RunWalk's JSON, with the dump's own failure code
+// dump_stacks.cc - dumps walked through restack-walk's JSON, with the dump's own failure code
 #include "blame/dump_stacks.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <filesystem>
 #include <sstream>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "restack/dump/kernel_dump.h"
-#include "restack/dump/minidump.h"
+#include "common/dump_target.h"
 #include "common/exit_code.h"
+#include "common/frame_symbols.h"
 #include "walk/walk.h"
 
 namespace restack::tools {
 namespace {
 
-// A file holding bytes read from standard input, for RunWalk (which takes
-// paths); removed when it goes out of scope.
-class TempDump {
- public:
-  explicit TempDump(std::span<const uint8_t> bytes) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "restack-blame-XXXXXX").string();
-    const int fd = ::mkstemp(pattern.data());
-    if (fd < 0) return;
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    path_ = pattern;
-    if (done != bytes.size()) path_.clear();
-  }
-  ~TempDump() {
-    if (!path_.empty()) std::remove(path_.c_str());
-  }
-  TempDump(const TempDump&) = delete;
-  TempDump& operator=(const TempDump&) = delete;
-  const std::string& path() const { return path_; }  // "" when it could not be written
-
- private:
-  std::string path_;
-};
-
 // The bugcheck code of a kernel dump or the exception code of a minidump.
-void SetFailureCode(const std::string& name, std::span<const uint8_t> bytes, StackInput& in) {
+void SetFailureCode(const DumpTarget& target, StackInput& in) {
   std::optional<uint32_t> code;
   bool exception = false;
   std::string source;
-  if (absl::StatusOr<dump::KernelDump> k = dump::KernelDump::FromBytes(bytes, nullptr, name);
-      k.ok()) {
-    code = k->bugcheck().code;
+  if (target.kernel) {
+    code = target.kernel->bugcheck().code;
     source = "dump header";
-  } else if (absl::StatusOr<dump::Minidump> m = dump::Minidump::FromBytes(bytes, nullptr, name);
-             m.ok() && m->exception()) {
-    code = m->exception()->code;
+  } else if (target.minidump->exception()) {
+    code = target.minidump->exception()->code;
     exception = true;
     source = "exception stream";
   }
@@ -80,51 +43,56 @@ bool IsDumpInput(const std::string& name, std::span<const uint8_t> bytes) {
   return LooksLikeDump(head) || absl::EndsWithIgnoreCase(name, ".dmp");
 }
 
-StackInput WalkDumpStacks(const std::string& name, std::span<const uint8_t> bytes,
-                          const DumpWalkOptions& options) {
-  std::optional<TempDump> temp;
-  std::string path = name;
-  if (name == "<stdin>") {
-    temp.emplace(bytes);
-    path = temp->path();
-    if (path.empty()) {
-      StackInput in;
-      in.problems.push_back("<stdin>: cannot write the dump to a temporary file");
-      return in;
+DumpStackWalker::DumpStackWalker(const std::string& sympath,
+                                 const std::vector<std::string>& image_paths) {
+  std::ostringstream messages;
+  setup_ = MakeSymbolSetup("restack-walk", sympath, image_paths, false, false, messages);
+  setup_messages_ = messages.str();
+  if (setup_) locator_.emplace(setup_->image_roots);
+}
+
+StackInput DumpStackWalker::Walk(const InputFile& file) {
+  const std::string& name = file.name;
+  std::ostringstream out, err;
+  // What reading --sympath said goes with each dump's messages.
+  err << setup_messages_;
+  int rc = kExitUsage;
+  std::unique_ptr<DumpTarget> target;
+  if (setup_) {
+    absl::StatusOr<std::unique_ptr<DumpTarget>> opened =
+        OpenDumpTarget(file.bytes, file.owner, name, *locator_);
+    if (opened.ok()) {
+      target = *std::move(opened);
+      WalkToolOptions walk;
+      walk.json = true;
+      FrameSymbolizer symbolizer(setup_->resolver ? &*setup_->resolver : nullptr, walk.inlines);
+      rc = WalkDumpTarget(*target, walk, symbolizer, out, err);
+    } else {
+      err << "restack-walk: " << opened.status().message() << "\n";
+      rc = kExitError;
     }
   }
-  WalkToolOptions walk;
-  walk.dumps = {path};
-  walk.json = true;
-  walk.sympath = options.sympath;
-  walk.image_paths = options.image_paths;
-  walk.jobs = 1;
-  std::ostringstream out, err;
-  const int rc = RunWalk(walk, out, err);
   StackInput in;
   if (!out.str().empty()) in = ParseStackInput(name, out.str());
-  // RunWalk's messages, without its "restack-walk: " prefix; a temporary
-  // file's name is the input's. They are problems when the walk failed; a
-  // walk that printed its stacks (even one cut short: its JSON says where)
-  // only warned.
+  // The walk's messages, without their "restack-walk: " prefix. They are
+  // problems when the walk failed; a walk that printed its stacks (even one
+  // cut short: its JSON says where) only warned.
   for (absl::string_view line : absl::StrSplit(err.str(), '\n', absl::SkipEmpty())) {
     absl::ConsumePrefix(&line, "restack-walk: ");
-    std::string message(line);
-    if (temp) absl::StrReplaceAll({{path, name}}, &message);
-    (rc == kExitError ? in.problems : in.warnings).push_back(message);
+    (rc == kExitError ? in.problems : in.warnings).push_back(std::string(line));
   }
   if (in.stacks.empty() && in.problems.empty()) {
     in.problems.push_back(name + ": no stack walked");
   }
   for (InputStack& s : in.stacks) {
-    s.line = 0;  // a line of RunWalk's output, not of the input
+    s.line = 0;  // a line of the walk's output, not of the input
     // The title is "DUMP (context)": the dump is the label already.
-    const std::string prefix = path + " (";
+    const std::string prefix = name + " (";
     if (absl::StartsWith(s.title, prefix) && absl::EndsWith(s.title, ")")) {
       s.title = s.title.substr(prefix.size(), s.title.size() - prefix.size() - 1);
     }
   }
-  SetFailureCode(name, bytes, in);
+  if (target) SetFailureCode(*target, in);
   return in;
 }
 

@@ -106,42 +106,28 @@ std::vector<StackStart> KernelStacks(const dump::KernelDump& dump,
 }
 
 
-// Walks one dump's stacks into `out`, its messages into `err`; returns the
-// exit code it deserves alone.
-int WalkOneDump(const std::string& path, const WalkToolOptions& options,
-                const sym::ImageLocator& locator, FrameSymbolizer& symbolizer, std::ostream& out,
-                std::ostream& err) {
+}  // namespace
+
+int WalkDumpTarget(const DumpTarget& t, const WalkToolOptions& options,
+                   FrameSymbolizer& symbolizer, std::ostream& out, std::ostream& err) {
   int rc = kExitOk;
   auto worsen = [&rc](int code) {
     if (code == kExitError || rc == kExitOk) rc = code;
   };
-  absl::StatusOr<InputFile> input = OpenInput(path);
-  if (!input.ok()) {
-    err << "restack-walk: " << input.status().message() << "\n";
-    worsen(kExitError);
-    return rc;
-  }
-  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
-      OpenDumpTarget(input->bytes, input->owner, input->name, locator);
-  if (!target.ok()) {
-    err << "restack-walk: " << target.status().message() << "\n";
-    worsen(kExitError);
-    return rc;
-  }
-  const DumpTarget& t = **target;
+  const std::string& name = t.name();
   for (const dump::Warning& w : t.dump_warnings()) {
     err << "restack-walk: warning: " << w.what << "\n";
     worsen(kExitPartial);
   }
   for (const std::string& e : t.module_errors) {
-    err << "restack-walk: warning: " << input->name << ": " << e << "\n";
+    err << "restack-walk: warning: " << name << ": " << e << "\n";
     worsen(kExitPartial);
   }
   // Modules without images matter only where a stack needs them, and each
   // walk says so; --verbose lists them all up front.
   if (options.verbose) {
     for (const std::string& w : t.warnings) {
-      err << "restack-walk: warning: " << input->name << ": " << w << "\n";
+      err << "restack-walk: warning: " << name << ": " << w << "\n";
     }
   }
   std::vector<StackStart> stacks;
@@ -153,21 +139,21 @@ int WalkOneDump(const std::string& path, const WalkToolOptions& options,
       return rc;
     }
     StackStart s;
-    s.origin.dump = input->name;
+    s.origin.dump = name;
     s.origin.context = "cxr";
     s.origin.cxr = *options.cxr;
     s.context = *std::move(context);
     stacks.push_back(std::move(s));
   } else if (t.minidump) {
     if (options.cpu || options.header_context) {
-      err << "restack-walk: " << input->name << ": --cpu and --header apply to kernel dumps\n";
+      err << "restack-walk: " << name << ": --cpu and --header apply to kernel dumps\n";
       worsen(kExitUsage);
       return rc;
     }
     stacks = MinidumpStacks(*t.minidump, options);
   } else {
     if (options.thread_id) {
-      err << "restack-walk: " << input->name
+      err << "restack-walk: " << name
           << ": --thread applies to user minidumps (kernel dumps: --cpu)\n";
       worsen(kExitUsage);
       return rc;
@@ -178,13 +164,13 @@ int WalkOneDump(const std::string& path, const WalkToolOptions& options,
     std::string what = options.thread_id ? absl::StrFormat("no thread with id 0x%x", *options.thread_id)
                        : options.cpu     ? absl::StrFormat("no context for processor %u", *options.cpu)
                                          : "no threads";
-    err << "restack-walk: " << input->name << ": " << what << "\n";
+    err << "restack-walk: " << name << ": " << what << "\n";
     worsen(kExitError);
     return rc;
   }
   for (const StackStart& s : stacks) {
     if (!s.context) {
-      err << "restack-walk: warning: " << input->name << ": " << StackTitle(s.origin)
+      err << "restack-walk: warning: " << name << ": " << StackTitle(s.origin)
           << ": no context\n";
       worsen(kExitPartial);
       continue;
@@ -197,7 +183,7 @@ int WalkOneDump(const std::string& path, const WalkToolOptions& options,
     std::vector<FrameSymbol> symbols;
     for (size_t i = 0; i < walk.frames.size(); ++i) symbols.push_back(symbolizer.Symbolize(walk, i));
     for (const std::string& m : symbolizer.TakeMessages()) {
-      err << "restack-walk: warning: " << input->name << ": " << m << "\n";
+      err << "restack-walk: warning: " << name << ": " << m << "\n";
     }
     if (options.json) {
       out << JsonLine(StackToJson(s.origin, walk, {options.registers}, &symbols)) << "\n";
@@ -208,6 +194,27 @@ int WalkOneDump(const std::string& path, const WalkToolOptions& options,
     if (!unwind::IsCompleteEnd(walk.end)) worsen(kExitPartial);
   }
   return rc;
+}
+
+namespace {
+
+// Walks the dump at `path` into `out`, its messages into `err`; returns the
+// exit code it deserves alone.
+int WalkOneDump(const std::string& path, const WalkToolOptions& options,
+                const sym::ImageLocator& locator, FrameSymbolizer& symbolizer, std::ostream& out,
+                std::ostream& err) {
+  absl::StatusOr<InputFile> input = OpenInput(path);
+  if (!input.ok()) {
+    err << "restack-walk: " << input.status().message() << "\n";
+    return kExitError;
+  }
+  absl::StatusOr<std::unique_ptr<DumpTarget>> target =
+      OpenDumpTarget(input->bytes, input->owner, input->name, locator);
+  if (!target.ok()) {
+    err << "restack-walk: " << target.status().message() << "\n";
+    return kExitError;
+  }
+  return WalkDumpTarget(**target, options, symbolizer, out, err);
 }
 
 // One dump's output, kept until its turn to be printed.

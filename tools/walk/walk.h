@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/dump_target.h"
+#include "common/frame_symbols.h"
 #include "common/stack_output.h"
 
 namespace restack::tools {
@@ -39,6 +41,13 @@ struct WalkToolOptions {
 // Runs the tool; returns an ExitCode (exit_code.h). Errors go to `err` as
 // "restack-walk: <message>".
 int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err);
+
+// Walks the stacks of one opened dump as RunWalk walks each of its dumps
+// (`options.dumps`, `list`, `jobs` and `progress` aside): stacks to `out`,
+// messages to `err` as "restack-walk: ..."; returns the dump's ExitCode.
+// restack-blame walks its dumps through this, with the batch's resolver.
+int WalkDumpTarget(const DumpTarget& target, const WalkToolOptions& options,
+                   FrameSymbolizer& symbolizer, std::ostream& out, std::ostream& err);
 
 // Splits an image path list at ';' (as _NT_EXECUTABLE_IMAGE_PATH) and ','.
 std::vector<std::string> SplitPathList(const std::string& list);
