@@ -4,7 +4,6 @@
 // range lists, lying counts, ambiguous processors, overlapping triage ranges,
 // truncation, short KDBG blocks, reads past the top of the address space.
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "restack/dump/kernel_dump.h"
+#include "tests/support/file_read.h"
 #include "tests/support/kernel_dump_writer.h"
 
 namespace restack::dump {
@@ -22,10 +22,9 @@ using test::KernelScenario;
 
 constexpr char kTriage[] = "../shared/real/dumps/triage_x64.dmp";
 
+// The file's bytes (empty when missing).
 std::vector<uint8_t> ReadFile(const char* path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+  return test::ReadFileBytes(path).value_or(std::vector<uint8_t>{});
 }
 void Put32(std::vector<uint8_t>& b, uint64_t at, uint32_t v) { std::memcpy(&b[at], &v, 4); }
 void Put64(std::vector<uint8_t>& b, uint64_t at, uint64_t v) { std::memcpy(&b[at], &v, 8); }

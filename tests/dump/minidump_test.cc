@@ -10,7 +10,6 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "restack/dump/minidump_layout.h"
+#include "tests/support/file_read.h"
 #include "tests/support/minidump_builder.h"
 
 namespace restack::dump {
@@ -443,9 +443,9 @@ class TempFile {
   std::string path_;
 };
 
+// The file's bytes (empty when missing).
 std::vector<uint8_t> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  return test::ReadFileBytes(path).value_or(std::vector<uint8_t>{});
 }
 
 TEST(MinidumpTest, OpenMapsTheFileAndNeverWritesIt) {

@@ -1,4 +1,4 @@
-// file_read.h - whole files for the scenario support code and its tests
+// file_read.h - whole files for the test suites and the scenario support code
 #pragma once
 
 #include <cstdint>

@@ -5,10 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tests/support/file_read.h"
 
 namespace restack::test {
 
@@ -31,9 +32,7 @@ inline std::string WriteSeeds(const std::filesystem::path& dir, const Seeds& see
 
 // The bytes of a committed seed (empty when missing).
 inline std::vector<uint8_t> ReadSeed(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+  return ReadFileBytes(path).value_or(std::vector<uint8_t>{});
 }
 
 }  // namespace restack::test

@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +31,7 @@
 #include "restack/sym/pdb_file.h"
 #include "restack/sym/sep_code.h"
 #include "restack/sym/symbol_index.h"
+#include "tests/support/file_read.h"
 
 namespace restack::sym {
 namespace {
@@ -51,9 +51,9 @@ constexpr char kReal[] =
     "../shared/real/symbols/amdppm.pdb/1C19FDDB27BB3399D9B45973EFEAFCF31/amdppm.pdb";
 constexpr uint32_t kNil = 0xFFFFFFFF;  // an MSF stream size meaning "no stream"
 
+// The file's bytes (empty when missing).
 std::vector<uint8_t> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  return test::ReadFileBytes(path).value_or(std::vector<uint8_t>{});
 }
 
 // Bytes that end exactly where an inaccessible page starts.

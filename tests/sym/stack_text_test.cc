@@ -23,14 +23,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/file_read.h"
 
 namespace restack::sym {
 namespace {
@@ -42,10 +41,8 @@ using ::testing::StartsWith;
 const fs::path kCorpus = fs::path(RESTACK_SOURCE_DIR) / "tests/fuzz/corpus/stack_text";
 const fs::path kSharedSamples = fs::path(RESTACK_SOURCE_DIR) / "../shared/samples/stacktext";
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+// The file's text (empty when missing).
+std::string ReadFile(const fs::path& path) { return test::ReadFileText(path).value_or(""); }
 
 std::string Seed(const std::string& name) { return ReadFile(kCorpus / name); }
 

@@ -11,7 +11,6 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -24,6 +23,7 @@
 #include "restack/sym/symbol_path.h"
 #include "restack/unwind/pe_image.h"
 #include "tests/support/cab_writer.h"
+#include "tests/support/file_read.h"
 #include "tests/support/minidump_builder.h"  // PutU32
 #include "tests/support/seed_corpus.h"
 
@@ -51,10 +51,9 @@ constexpr uint32_t kWdfSize = 0xD1000;
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
+// The file's bytes (empty when missing).
 std::vector<uint8_t> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+  return test::ReadFileBytes(path).value_or(std::vector<uint8_t>{});
 }
 
 void WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {

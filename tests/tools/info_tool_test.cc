@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "info/info.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/file_read.h"
 
 namespace restack::tools {
 namespace {
@@ -71,8 +72,7 @@ TEST(InfoToolTest, RejectsUnknownContentNamingTheOffset) {
 }
 
 TEST(InfoToolTest, RejectsATruncatedImageNamingFileAndOffset) {
-  std::ifstream in(kAmdppm, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = test::ReadFileText(kAmdppm).value_or("");
   const std::string path = ::testing::TempDir() + "/cut.sys";
   std::ofstream(path, std::ios::binary) << bytes.substr(0, 0x100);
   Result r = Info({.path = path});
