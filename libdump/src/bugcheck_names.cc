@@ -1,8 +1,7 @@
 // bugcheck_names.cc - bug check names (mingw-w64 generated + supplement) and parameter meanings
 #include "restack/dump/bugcheck_names.h"
 
-#include <algorithm>
-
+#include "code_table.h"
 #include "restack_names/bugcheck_names_mingw.h"  // generated from mingw-w64's bugcodes.h
 
 namespace restack::dump {
@@ -17,28 +16,14 @@ constexpr BugCheckParameterEntry kBugCheckParameters[] = {
 };
 
 // Lookups below are binary searches: each table must be sorted by code, one row per code.
-template <typename Entry, size_t N>
-constexpr bool SortedUnique(const Entry (&table)[N]) {
-  for (size_t i = 1; i < N; ++i) {
-    if (table[i - 1].code >= table[i].code) return false;
-  }
-  return true;
-}
 static_assert(SortedUnique(generated::kMingwBugCheckNames));
 static_assert(SortedUnique(kSupplementBugCheckNames));
 static_assert(SortedUnique(kBugCheckParameters));
 
-template <typename Entry>
-const Entry* Find(std::span<const Entry> table, uint32_t code) {
-  auto it = std::lower_bound(table.begin(), table.end(), code,
-                             [](const Entry& e, uint32_t c) { return e.code < c; });
-  return it != table.end() && it->code == code ? &*it : nullptr;
-}
-
 // The supplement first: it corrects bugcodes.h where Microsoft names a code differently.
 std::string_view ListedName(uint32_t code) {
-  if (const auto* e = Find(SupplementBugCheckNames(), code)) return e->name;
-  if (const auto* e = Find(MingwBugCheckNames(), code)) return e->name;
+  if (const auto* e = FindByCode(SupplementBugCheckNames(), code)) return e->name;
+  if (const auto* e = FindByCode(MingwBugCheckNames(), code)) return e->name;
   return {};
 }
 
@@ -58,9 +43,11 @@ std::string BugCheckName(uint32_t code) {
 }
 
 std::array<std::string_view, 4> BugCheckParameterMeanings(uint32_t code) {
-  if (const auto* e = Find(BugCheckParameterTable(), code)) return e->meanings;
+  if (const auto* e = FindByCode(BugCheckParameterTable(), code)) return e->meanings;
   if ((code & kBugCheckMBit) != 0) {
-    if (const auto* e = Find(BugCheckParameterTable(), code & ~kBugCheckMBit)) return e->meanings;
+    if (const auto* e = FindByCode(BugCheckParameterTable(), code & ~kBugCheckMBit)) {
+      return e->meanings;
+    }
   }
   return {};
 }

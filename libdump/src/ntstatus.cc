@@ -1,8 +1,7 @@
 // ntstatus.cc - NTSTATUS names (generated from mingw-w64's ntstatus.h) and field decoding
 #include "restack/dump/ntstatus.h"
 
-#include <algorithm>
-
+#include "code_table.h"
 #include "restack_names/ntstatus_names_mingw.h"  // generated from mingw-w64's ntstatus.h
 
 namespace restack::dump {
@@ -17,21 +16,13 @@ constexpr FacilityEntry kFacilities[] = {
 #include "ntstatus_facilities.inc"
 };
 
-template <typename Entry, size_t N>
-constexpr bool SortedUnique(const Entry (&table)[N]) {
-  for (size_t i = 1; i < N; ++i) {
-    if (table[i - 1].code >= table[i].code) return false;
-  }
-  return true;
-}
 static_assert(SortedUnique(generated::kMingwNtStatusNames));
 static_assert(SortedUnique(kFacilities));
 
 template <typename Entry, typename Code>
 std::string_view FindName(std::span<const Entry> table, Code code) {
-  auto it = std::lower_bound(table.begin(), table.end(), code,
-                             [](const Entry& e, Code c) { return e.code < c; });
-  return it != table.end() && it->code == code ? it->name : std::string_view();
+  const Entry* e = FindByCode(table, code);
+  return e != nullptr ? e->name : std::string_view();
 }
 
 }  // namespace
