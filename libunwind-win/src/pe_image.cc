@@ -390,7 +390,9 @@ absl::StatusOr<std::span<const uint8_t>> PeImage::ReadRva(uint32_t rva, uint32_t
 }
 
 std::span<const uint8_t> PeImage::BytesAt(uint32_t rva, uint32_t max) const {
-  // How many bytes from `rva` on are backed, without asking for each length.
+  // Where `rva` lies in bytes_ and how many bytes from it on are backed,
+  // without asking for each length.
+  uint64_t offset = rva;
   uint64_t backed = 0;
   if (layout_ == PeLayout::kMapped) {
     if (rva >= bytes_.size()) return {};
@@ -408,13 +410,13 @@ std::span<const uint8_t> PeImage::BytesAt(uint32_t rva, uint32_t max) const {
     backed = std::min<uint64_t>(size_of_headers_, bytes_.size()) - rva;
   } else if (const PeSection* s = SectionForRva(rva)) {
     const uint64_t within = rva - s->virtual_address;
-    if (within >= s->raw_size || s->raw_offset + within >= bytes_.size()) return {};
-    backed = std::min<uint64_t>(s->raw_size - within, bytes_.size() - (s->raw_offset + within));
+    offset = s->raw_offset + within;
+    if (within >= s->raw_size || offset >= bytes_.size()) return {};
+    backed = std::min<uint64_t>(s->raw_size - within, bytes_.size() - offset);
   }
   const uint32_t size = static_cast<uint32_t>(std::min<uint64_t>(backed, max));
   if (size == 0) return {};
-  std::optional<uint64_t> offset = BackedOffset(rva, size);
-  return offset ? bytes_.subspan(*offset, size) : std::span<const uint8_t>();
+  return bytes_.subspan(offset, size);
 }
 
 std::optional<uint64_t> PeImage::OffsetOfRva(uint32_t rva) const {
