@@ -1,9 +1,7 @@
 // blame.cc - restack-blame: inputs read (in parallel), each stack blamed, then the vote
 #include "blame/blame.h"
 
-#include <fstream>
 #include <functional>
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -271,26 +269,19 @@ std::vector<std::string> Inputs(const BlameToolOptions& options, std::ostream& e
                                 bool* problems, bool* failed) {
   std::vector<std::string> args = options.inputs;
   if (args.empty() && options.list.empty()) args.push_back("-");
-  std::vector<std::string> found;
   std::vector<std::string> messages;
-  if (options.list.empty()) {
-    found = ExpandDumpArguments(args, nullptr, &messages);
-  } else if (options.list == "-") {
-    found = ExpandDumpArguments(args, &std::cin, &messages);
-  } else {
-    std::ifstream list(options.list);
-    if (!list) {
-      err << "restack-blame: --list " << options.list << ": cannot be read\n";
-      *failed = true;
-      return {};
-    }
-    found = ExpandDumpArguments(args, &list, &messages);
+  std::optional<std::vector<std::string>> found =
+      ExpandDumpArgumentsAndList(args, options.list, &messages);
+  if (!found) {
+    err << "restack-blame: --list " << options.list << ": cannot be read\n";
+    *failed = true;
+    return {};
   }
   for (const std::string& m : messages) {
     err << "restack-blame: " << m << "\n";
     *problems = true;
   }
-  return found;
+  return *std::move(found);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <system_error>
 #include <thread>
 
@@ -81,6 +83,16 @@ std::vector<std::string> ExpandDumpArguments(const std::vector<std::string>& arg
     }
   }
   return out;
+}
+
+std::optional<std::vector<std::string>> ExpandDumpArgumentsAndList(
+    const std::vector<std::string>& args, const std::string& list,
+    std::vector<std::string>* problems) {
+  if (list.empty()) return ExpandDumpArguments(args, nullptr, problems);
+  if (list == "-") return ExpandDumpArguments(args, &std::cin, problems);
+  std::ifstream file(list);
+  if (!file) return std::nullopt;
+  return ExpandDumpArguments(args, &file, problems);
 }
 
 int DefaultJobs() {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ namespace restack::tools {
 std::vector<std::string> ExpandDumpArguments(const std::vector<std::string>& args,
                                              std::istream* list,
                                              std::vector<std::string>* problems);
+
+// ExpandDumpArguments with the paths listed in the file `list` (--list:
+// "" none, "-" standard input); nullopt when that file cannot be read.
+std::optional<std::vector<std::string>> ExpandDumpArgumentsAndList(
+    const std::vector<std::string>& args, const std::string& list,
+    std::vector<std::string>* problems);
 
 // The default for -j: the machine's hardware threads (at least 1).
 int DefaultJobs();

@@ -1,9 +1,7 @@
 // walk.cc - restack-walk: open each dump, pick the contexts, walk, print
 #include "walk.h"
 
-#include <fstream>
 #include <functional>
-#include <iostream>
 #include <sstream>
 
 #include "absl/strings/str_format.h"
@@ -235,19 +233,13 @@ int RunWalk(const WalkToolOptions& options, std::ostream& out, std::ostream& err
   if (!setup) return kExitUsage;
   const sym::ImageLocator locator(setup->image_roots);
   std::vector<std::string> problems;
-  std::vector<std::string> dumps;
-  if (options.list.empty()) {
-    dumps = ExpandDumpArguments(options.dumps, nullptr, &problems);
-  } else if (options.list == "-") {
-    dumps = ExpandDumpArguments(options.dumps, &std::cin, &problems);
-  } else {
-    std::ifstream list(options.list);
-    if (!list) {
-      err << "restack-walk: --list " << options.list << ": cannot be read\n";
-      return kExitError;
-    }
-    dumps = ExpandDumpArguments(options.dumps, &list, &problems);
+  const std::optional<std::vector<std::string>> expanded =
+      ExpandDumpArgumentsAndList(options.dumps, options.list, &problems);
+  if (!expanded) {
+    err << "restack-walk: --list " << options.list << ": cannot be read\n";
+    return kExitError;
   }
+  const std::vector<std::string>& dumps = *expanded;
   for (const std::string& p : problems) {
     err << "restack-walk: " << p << "\n";
     worsen(kExitError);
