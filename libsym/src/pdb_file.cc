@@ -30,6 +30,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm_status.h"
 #include "restack/unwind/mapped_file.h"
+#include "restack/unwind/pe_image.h"
 
 namespace restack::sym {
 
@@ -550,18 +551,15 @@ std::optional<std::string> TagName(const TypeRecords::Record& r) {
 
 }  // namespace
 
+// The RSDS record's formatting (libunwind-win), so that a PDB's key and an
+// image's key of it cannot differ.
 std::string GuidString(const std::array<uint8_t, 16>& guid) {
-  uint32_t d1;
-  uint16_t d2, d3;
-  std::memcpy(&d1, guid.data(), 4);
-  std::memcpy(&d2, guid.data() + 4, 2);
-  std::memcpy(&d3, guid.data() + 6, 2);
-  std::string out = absl::StrFormat("%08X%04X%04X", d1, d2, d3);
-  for (int i = 8; i < 16; ++i) absl::StrAppendFormat(&out, "%02X", guid[i]);
-  return out;
+  return unwind::CodeViewRecord{.guid = guid}.GuidString();
 }
 
-std::string PdbFile::StoreKey() const { return absl::StrFormat("%s%X", GuidString(guid_), dbi_age_); }
+std::string PdbFile::StoreKey() const {
+  return unwind::CodeViewRecord{.guid = guid_, .age = dbi_age_}.StoreKey();
+}
 
 absl::Status PdbFile::CheckMatches(const std::array<uint8_t, 16>& image_guid,
                                    uint32_t image_age) const {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "cab_file.h"
 #include "restack/unwind/mapped_file.h"
+#include "restack/unwind/pe_image.h"
 
 namespace restack::sym {
 namespace {
@@ -382,15 +383,9 @@ std::string ImageStoreKey(uint32_t timestamp, uint32_t size_of_image) {
 }
 
 std::string PdbStoreKey(std::span<const uint8_t, 16> guid, uint32_t age) {
-  const uint32_t data1 = static_cast<uint32_t>(guid[0]) | (static_cast<uint32_t>(guid[1]) << 8) |
-                         (static_cast<uint32_t>(guid[2]) << 16) |
-                         (static_cast<uint32_t>(guid[3]) << 24);
-  const uint32_t data2 = static_cast<uint32_t>(guid[4] | (guid[5] << 8));
-  const uint32_t data3 = static_cast<uint32_t>(guid[6] | (guid[7] << 8));
-  std::string out = absl::StrFormat("%08X%04X%04X", data1, data2, data3);
-  for (size_t i = 8; i < 16; ++i) absl::StrAppendFormat(&out, "%02X", guid[i]);
-  absl::StrAppendFormat(&out, "%X", age);
-  return out;
+  unwind::CodeViewRecord record{.age = age};
+  std::copy(guid.begin(), guid.end(), record.guid.begin());
+  return record.StoreKey();
 }
 
 absl::StatusOr<LocatedFile> FindFile(const SymbolPath& path, std::string_view file_name,
