@@ -62,10 +62,9 @@ const LoadedSymbols& SymbolResolver::Load(
   // for it at the same time (std::map references survive later inserts).
   std::lock_guard<std::mutex> lock(*mu_);
   auto it = cache_.find(key);
-  if (it != cache_.end()) return it->second.second;
+  if (it != cache_.end()) return it->second;
   LoadedSymbols loaded = LoadUncached(image, image_path, std::move(unwind));
-  return cache_.emplace(std::move(key), std::make_pair(image, std::move(loaded)))
-      .first->second.second;
+  return cache_.emplace(std::move(key), std::move(loaded)).first->second;
 }
 
 LoadedSymbols SymbolResolver::LoadUncached(

@@ -79,7 +79,7 @@ class SymbolResolver {
   SymbolPath path_;
   SymbolResolverOptions options_;
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // guards cache_ (movable)
-  std::map<std::string, std::pair<std::shared_ptr<const unwind::PeImage>, LoadedSymbols>> cache_;
+  std::map<std::string, LoadedSymbols> cache_;  // by image identity (Load)
 };
 
 }  // namespace restack::sym
