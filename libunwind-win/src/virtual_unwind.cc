@@ -6,9 +6,10 @@
 // rewritten here; every difference is listed in docs/unwinding.md#deviations.
 #include "restack/unwind/virtual_unwind.h"
 
+#include <algorithm>
 #include <cstring>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "epilog_shape.h"
 #include "restack/unwind/unwind_info.h"
@@ -121,7 +122,8 @@ class Unwinder {
           image_.name(), entry.begin, entry.end, entry.unwind_data));
     }
     absl::StatusOr<UnwindInfo> info = DecodeUnwindInfo(image_, entry.unwind_data);
-    if (info.ok() && noted_.insert(info->rva).second) {
+    if (info.ok() && std::find(noted_.begin(), noted_.end(), info->rva) == noted_.end()) {
+      noted_.push_back(info->rva);
       for (const std::string& note : info->notes) step_.warnings.push_back({info->rva, note});
     }
     return info;
@@ -143,7 +145,9 @@ class Unwinder {
   const MemoryReader& memory_;
   RegisterContext& ctx_;
   UnwindStep& step_;
-  absl::flat_hash_set<uint32_t> noted_;  // UNWIND_INFOs whose notes were reported
+  // UNWIND_INFOs whose notes were reported: a step decodes a few (a chain is
+  // at most kMaxUnwindChainDepth long), so no allocation for the usual ones.
+  absl::InlinedVector<uint32_t, 4> noted_;
 };
 
 // The establisher frame, as VirtualUnwind computes it before unwinding.
