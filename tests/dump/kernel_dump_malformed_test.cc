@@ -19,6 +19,8 @@ namespace {
 
 using test::KernelDumpType;
 using test::KernelScenario;
+using test::PutU32;
+using test::PutU64;
 
 constexpr char kTriage[] = "../shared/real/dumps/triage_x64.dmp";
 
@@ -26,8 +28,6 @@ constexpr char kTriage[] = "../shared/real/dumps/triage_x64.dmp";
 std::vector<uint8_t> ReadFile(const char* path) {
   return test::ReadFileBytes(path).value_or(std::vector<uint8_t>{});
 }
-void Put32(std::vector<uint8_t>& b, uint64_t at, uint32_t v) { std::memcpy(&b[at], &v, 4); }
-void Put64(std::vector<uint8_t>& b, uint64_t at, uint64_t v) { std::memcpy(&b[at], &v, 8); }
 uint32_t Get32(const std::vector<uint8_t>& b, uint64_t at) {
   uint32_t v;
   std::memcpy(&v, &b[at], 4);
@@ -58,13 +58,13 @@ std::vector<uint8_t> RdmpWithRanges(const std::vector<std::pair<uint64_t, uint64
   b.resize(0x2000);
   const uint64_t first_page = 0x2030 + 16 * (ranges.size() + 1);
   b.resize(first_page, 0);
-  Put32(b, 0x2000, 0x40);
+  PutU32(b, 0x2000, 0x40);
   std::memcpy(&b[0x2004], "RDMPDUMP", 8);
-  Put64(b, 0x2010, first_page - 0x2020);
-  Put64(b, 0x2018, first_page);
+  PutU64(b, 0x2010, first_page - 0x2020);
+  PutU64(b, 0x2018, first_page);
   for (size_t i = 0; i < ranges.size(); ++i) {
-    Put64(b, 0x2030 + 16 * i, ranges[i].first);
-    Put64(b, 0x2038 + 16 * i, ranges[i].second);
+    PutU64(b, 0x2030 + 16 * i, ranges[i].first);
+    PutU64(b, 0x2038 + 16 * i, ranges[i].second);
   }
   b.resize(first_page + pages * 0x1000, 0);
   return b;
@@ -97,7 +97,7 @@ TEST(KernelDumpMalformedTest, ManyOverlappingRdmpRangesGiveOneWarning) {
 
 TEST(KernelDumpMalformedTest, BitmapPagesNearTwoToTheSixtyFourIsReportedNotEmptied) {
   std::vector<uint8_t> b = Written(test::TypicalKernelScenario(), KernelDumpType::kBitmapKernel);
-  Put64(b, 0x2030, ~uint64_t{0});  // BMP_HEADER64.Pages
+  PutU64(b, 0x2030, ~uint64_t{0});  // BMP_HEADER64.Pages
   absl::StatusOr<KernelDump> d = Parse(b);
   if (d.ok()) {
     EXPECT_TRUE(HasWarning(*d, "BMP_HEADER64.Pages")) << d->warnings().size();
@@ -135,7 +135,7 @@ TEST(KernelDumpMalformedTest, TriageDriverCountIsCappedAndNamesStayInThePool) {
   std::vector<uint8_t> b = ReadFile(kTriage);
   ASSERT_FALSE(b.empty());
   // DriverCount (TRIAGE_DUMP64 + 0x34) claims a million entries.
-  Put32(b, 0x2034, 1000000);
+  PutU32(b, 0x2034, 1000000);
   absl::StatusOr<KernelDump> d = Parse(b);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_LE(d->modules().size(), 16384u);
@@ -149,7 +149,7 @@ TEST(KernelDumpMalformedTest, EarlierTriageRangesWinOverlapsWithAWarning) {
   const uint32_t blocks = Get32(b, 0x2078);
   uint64_t top;
   std::memcpy(&top, &b[0x2048], 8);
-  Put64(b, blocks, top - 0x10);
+  PutU64(b, blocks, top - 0x10);
   absl::StatusOr<KernelDump> original = Parse(ReadFile(kTriage));
   absl::StatusOr<KernelDump> d = Parse(b);
   ASSERT_TRUE(d.ok() && original.ok());
@@ -174,9 +174,9 @@ TEST(KernelDumpMalformedTest, AShortKdbgStillGivesTheFieldsItHolds) {
   std::vector<uint8_t> b = ReadFile(kTriage);
   // DebuggerDataSize (TRIAGE_DUMP64 + 0x74) and KDDEBUGGER_DATA64.Size: 0x330,
   // which ends before OffsetPrcbContext (0x338).
-  Put32(b, 0x2074, 0x330);
+  PutU32(b, 0x2074, 0x330);
   const uint32_t kdbg = Get32(b, 0x2070);
-  Put32(b, kdbg + 0x14, 0x330);
+  PutU32(b, kdbg + 0x14, 0x330);
   absl::StatusOr<KernelDump> d = Parse(b);
   ASSERT_TRUE(d.ok()) << d.status();
   ASSERT_TRUE(d->debugger_data().has_value());
