@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 
 namespace restack::unwind {
@@ -13,8 +14,7 @@ std::string Module::ShortName() const {
   const size_t dot = file.find_last_of('.');
   std::string stem = dot == std::string::npos || dot == 0 ? file : file.substr(0, dot);
   // WinDbg's names for the kernel and the HAL, whatever their file names.
-  std::string lower = stem;
-  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  const std::string lower = absl::AsciiStrToLower(stem);
   if (lower == "ntoskrnl" || lower == "ntkrnlmp" || lower == "ntkrnlpa" || lower == "ntkrpamp") {
     return "nt";
   }
